@@ -1,0 +1,155 @@
+"""The Python SDK: one object that owns the store, the models and the indexes.
+
+    from deepwell import Deepwell
+    with Deepwell.from_env() as dw:
+        dw.ingest(["docs/"], collection="docs")
+        for hit in dw.search("how do I rotate keys?", collection="docs"):
+            print(hit.citation, hit.score)
+
+Models load lazily, on first use, so commands that only touch the database start fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from deepwell.settings import Settings
+from retrieval import (
+    Chunker,
+    Embedder,
+    IngestReport,
+    Ingestor,
+    Reranker,
+    Retriever,
+    SearchHit,
+    load_embedder,
+    load_reranker,
+)
+from retrieval.ingest import Progress
+from storage import ChunkRecord, CollectionInfo, DocumentRecord, Store
+
+__all__ = ["Deepwell"]
+
+
+class Deepwell:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.store = Store(self.settings.db_url)
+
+    @classmethod
+    def from_env(cls) -> Deepwell:
+        return cls(Settings())
+
+    def __enter__(self) -> Deepwell:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.store.close()
+
+    # models and indexes, built on first use -----------------------------------------------------
+    @cached_property
+    def embedder(self) -> Embedder:
+        return load_embedder(self.settings.embedding_model)
+
+    @cached_property
+    def reranker(self) -> Reranker:
+        return load_reranker(self.settings.rerank_model, self.embedder)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(
+            self.store,
+            self.embedder,
+            self.settings.index_dir,
+            ann_threshold=self.settings.ann_threshold,
+            fusion=self.settings.fusion,
+            dense_weight=self.settings.dense_weight,
+            max_query_chars=self.settings.max_query_chars,
+        )
+
+    @cached_property
+    def _ingestor(self) -> Ingestor:
+        chunker = Chunker(self.embedder.token_offsets, self.settings.chunk_tokens, self.settings.chunk_overlap)
+        return Ingestor(self.store, self.embedder, chunker, max_file_bytes=self.settings.max_file_bytes)
+
+    # ingestion ----------------------------------------------------------------------------------
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        collection: str = "default",
+        *,
+        include: list[str] | None = None,
+        exclude: list[str] | None = None,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        report = self._ingestor.ingest_paths(paths, collection, include=include, exclude=exclude, progress=progress)
+        self._refresh(collection)
+        return report
+
+    def ingest_texts(
+        self,
+        items: Iterable[tuple[str, str, dict[str, Any] | None]],
+        collection: str = "default",
+        *,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        report = self._ingestor.ingest_texts(items, collection, progress=progress)
+        self._refresh(collection)
+        return report
+
+    def _refresh(self, collection: str) -> None:
+        """Bring the derived indexes up to date now, so the first search is fast."""
+        self.retriever.indexes(self.store.collection_id(collection))
+
+    # search -------------------------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        collection: str = "default",
+        *,
+        mode: str = "hybrid",
+        k: int = 10,
+        rerank: bool = False,
+        filters: dict[str, Any] | None = None,
+        fusion: str | None = None,
+        dense_weight: float | None = None,
+    ) -> list[SearchHit]:
+        retriever = self.retriever
+        if rerank and retriever.reranker is None:
+            retriever.reranker = self.reranker
+        return retriever.search(
+            query, collection, mode=mode, k=k, rerank=rerank, filters=filters, fusion=fusion, dense_weight=dense_weight
+        )
+
+    # collections and documents ------------------------------------------------------------------
+    def collections(self) -> list[CollectionInfo]:
+        return self.store.collections()
+
+    def documents(self, collection: str, limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
+        return self.store.list_documents(collection, limit, offset)
+
+    def get_document(self, collection: str, ref: int | str) -> DocumentRecord:
+        return self.store.get_document(collection, ref)
+
+    def chunks(self, collection: str, ref: int | str) -> list[ChunkRecord]:
+        return self.store.chunks(collection, ref)
+
+    def get_chunk(self, chunk_id: int, neighbours: int = 0) -> list[ChunkRecord]:
+        return self.store.get_chunk(chunk_id, neighbours)
+
+    def delete_document(self, collection: str, ref: int | str) -> bool:
+        ok = self.store.delete_document(collection, ref)
+        self._refresh(collection)
+        return ok
+
+    def delete_collection(self, name: str) -> bool:
+        cid = self.store.collection_id(name)
+        ok = self.store.delete_collection(name)
+        self.retriever.forget(cid)
+        return ok

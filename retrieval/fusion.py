@@ -1,0 +1,41 @@
+"""Rank fusion of dense and keyword result lists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from retrieval.indexes import Ranked
+
+__all__ = ["FUSIONS", "rrf", "weighted"]
+
+
+def rrf(dense: Ranked, keyword: Ranked, *, k: int = 60, dense_weight: float = 0.5) -> dict[int, float]:
+    """Reciprocal rank fusion (Cormack et al. 2009); ``dense_weight`` tilts it toward one list."""
+    out: dict[int, float] = {}
+    for ranked, w in ((dense, dense_weight), (keyword, 1.0 - dense_weight)):
+        for rank, cid in enumerate(ranked.ids.tolist()):
+            out[cid] = out.get(cid, 0.0) + 2.0 * w / (k + rank + 1)
+    return out
+
+
+def _minmax(r: Ranked) -> dict[int, float]:
+    if not len(r.ids):
+        return {}
+    s = r.scores.astype(np.float64)
+    lo, hi = float(s.min()), float(s.max())
+    span = hi - lo or 1.0
+    return {int(c): (float(v) - lo) / span for c, v in zip(r.ids, s, strict=True)}
+
+
+def weighted(dense: Ranked, keyword: Ranked, *, dense_weight: float = 0.6) -> dict[int, float]:
+    """Convex combination of min-max normalised scores; keeps score gaps that RRF throws away."""
+    d, kw = _minmax(dense), _minmax(keyword)
+    return {c: dense_weight * d.get(c, 0.0) + (1 - dense_weight) * kw.get(c, 0.0) for c in d.keys() | kw.keys()}
+
+
+FUSIONS: dict[str, Callable[..., dict[int, float]]] = {
+    "rrf": lambda d, kw, dense_weight: rrf(d, kw, dense_weight=dense_weight),
+    "weighted": lambda d, kw, dense_weight: weighted(d, kw, dense_weight=dense_weight),
+}

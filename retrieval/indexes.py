@@ -1,0 +1,212 @@
+"""Derived search indexes: FAISS for dense vectors, bm25s for keywords.
+
+Both are built from the database, saved as plain files beside it with the collection revision they were
+built at, and rebuilt whenever that revision no longer matches (after an ingest, a delete, or a crash).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+__all__ = ["BM25Index", "DenseIndex", "FaissIndex", "KeywordIndex", "tokenize"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """Parallel arrays of chunk ids and scores, best first."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+
+
+class DenseIndex(Protocol):
+    revision: int
+
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> Ranked: ...
+
+    def save(self, directory: Path) -> None: ...
+
+
+class KeywordIndex(Protocol):
+    revision: int
+
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> Ranked: ...
+
+    def save(self, directory: Path) -> None: ...
+
+
+def _atomic_dir(directory: Path) -> tuple[Path, Path]:
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
+    return tmp, directory
+
+
+def _swap(tmp: Path, final: Path) -> None:
+    old = final.with_name(final.name + ".old")
+    if final.exists():
+        if old.exists():
+            shutil.rmtree(old)
+        final.rename(old)
+    tmp.rename(final)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+class FaissIndex:
+    """Exact inner-product search, or HNSW once a collection passes ``ann_threshold`` vectors."""
+
+    def __init__(self, index: object, revision: int, kind: str) -> None:
+        self._index = index
+        self.revision = revision
+        self.kind = kind
+
+    @property
+    def size(self) -> int:
+        return int(self._index.ntotal)  # type: ignore[attr-defined]
+
+    @classmethod
+    def build(cls, ids: np.ndarray, vectors: np.ndarray, *, revision: int, ann_threshold: int) -> FaissIndex:
+        import faiss
+
+        dim = vectors.shape[1]
+        if len(ids) > ann_threshold:
+            inner = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efConstruction = 80
+            inner.hnsw.efSearch = 128
+            kind = "hnsw"
+        else:
+            inner = faiss.IndexFlatIP(dim)
+            kind = "flat"
+        index = faiss.IndexIDMap2(inner)
+        if len(ids):
+            index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
+        return cls(index, revision, kind)
+
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> Ranked:
+        import faiss
+
+        n = self.size
+        if n == 0 or k <= 0:
+            return Ranked(np.zeros(0, np.int64), np.zeros(0, np.float32))
+        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        params = None
+        if allowed is not None:
+            if len(allowed) == 0:
+                return Ranked(np.zeros(0, np.int64), np.zeros(0, np.float32))
+            sel = faiss.IDSelectorBatch(allowed.astype(np.int64))
+            params = faiss.SearchParametersHNSW(sel=sel, efSearch=128) if self.kind == "hnsw" else faiss.SearchParameters(sel=sel)
+        scores, ids = self._index.search(q, min(k, n), params=params)  # type: ignore[attr-defined]
+        keep = ids[0] >= 0
+        return Ranked(ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32))
+
+    def save(self, directory: Path) -> None:
+        import faiss
+
+        tmp, final = _atomic_dir(directory)
+        faiss.write_index(self._index, str(tmp / "index.faiss"))
+        (tmp / "meta.json").write_text(json.dumps({"revision": self.revision, "kind": self.kind}))
+        _swap(tmp, final)
+
+    @classmethod
+    def load(cls, directory: Path) -> FaissIndex | None:
+        import faiss
+
+        try:
+            meta = json.loads((directory / "meta.json").read_text())
+            index = faiss.read_index(str(directory / "index.faiss"))
+        except (OSError, ValueError, RuntimeError):
+            return None
+        return cls(index, int(meta["revision"]), str(meta["kind"]))
+
+
+_STEMMER = None
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, English-stopworded, Snowball-stemmed word tokens (the bm25s recipe)."""
+    import bm25s
+
+    global _STEMMER
+    if _STEMMER is None:
+        import Stemmer
+
+        _STEMMER = Stemmer.Stemmer("english")
+    tok = bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, return_ids=True, show_progress=False)
+    inv = {v: k for k, v in tok.vocab.items()}
+    return [[inv[i] for i in doc] for doc in tok.ids]
+
+
+class BM25Index:
+    """bm25s over chunk texts; positions map back to chunk ids."""
+
+    def __init__(self, retriever: object | None, ids: np.ndarray, revision: int) -> None:
+        self._bm25 = retriever
+        self.ids = ids
+        self.revision = revision
+        self._pos = {int(c): i for i, c in enumerate(ids)}
+
+    @classmethod
+    def build(cls, ids: np.ndarray, texts: list[str], *, revision: int) -> BM25Index:
+        import bm25s
+
+        if not len(ids):
+            return cls(None, ids, revision)
+        retriever = bm25s.BM25()
+        retriever.index(tokenize(texts), show_progress=False)
+        return cls(retriever, ids, revision)
+
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> Ranked:
+        empty = Ranked(np.zeros(0, np.int64), np.zeros(0, np.float32))
+        q = tokenize([query])[0]
+        if self._bm25 is None or not q or k <= 0:
+            return empty
+        vocab = self._bm25.vocab_dict  # type: ignore[attr-defined]
+        q = [t for t in q if t in vocab]
+        if not q:
+            return empty
+        mask = None
+        if allowed is not None:
+            mask = np.zeros(len(self.ids), dtype=np.float32)
+            pos = [self._pos[int(c)] for c in allowed if int(c) in self._pos]
+            if not pos:
+                return empty
+            mask[pos] = 1.0
+        k = min(k, len(self.ids))
+        docs, scores = self._bm25.retrieve(  # type: ignore[attr-defined]
+            [q], k=k, show_progress=False, weight_mask=mask, n_threads=1
+        )
+        docs, scores = docs[0], scores[0]
+        keep = scores > 0
+        return Ranked(self.ids[docs[keep]].astype(np.int64), scores[keep].astype(np.float32))
+
+    def save(self, directory: Path) -> None:
+        tmp, final = _atomic_dir(directory)
+        np.save(tmp / "ids.npy", self.ids)
+        if self._bm25 is not None:
+            self._bm25.save(str(tmp / "bm25"), show_progress=False)  # type: ignore[attr-defined]
+        (tmp / "meta.json").write_text(json.dumps({"revision": self.revision}))
+        _swap(tmp, final)
+
+    @classmethod
+    def load(cls, directory: Path) -> BM25Index | None:
+        import bm25s
+
+        try:
+            meta = json.loads((directory / "meta.json").read_text())
+            ids = np.load(directory / "ids.npy")
+            retriever = None
+            if len(ids):
+                retriever = bm25s.BM25.load(str(directory / "bm25"), mmap=True, show_progress=False)
+        except (OSError, ValueError, KeyError):
+            return None
+        return cls(retriever, ids, int(meta["revision"]))

@@ -1,0 +1,197 @@
+"""Turn files into clean text with structure kept as Markdown-style heading lines.
+
+Loaders are picked by file suffix from a registry. Each returns a :class:`LoadedDocument` or raises
+:class:`~deepwell.errors.InputError` with the reason the file was skipped.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deepwell.errors import InputError
+
+__all__ = ["LOADERS", "LoadedDocument", "iter_files", "load_file", "load_text"]
+
+
+@dataclass
+class LoadedDocument:
+    uri: str
+    title: str
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _decode(data: bytes, path: Path) -> str:
+    if b"\x00" in data[:8192]:
+        raise InputError(f"{path}: looks binary (NUL bytes); only text, Markdown, HTML and PDF are ingested")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", errors="replace")
+        if text.count("\ufffd") > max(10, len(text) // 100):
+            raise InputError(f"{path}: not UTF-8 text; convert it to UTF-8 (e.g. iconv -t utf-8)") from None
+        return text
+
+
+def _normalise(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _first_heading(text: str, fallback: str) -> str:
+    m = re.search(r"^#{1,6}\s+(.+)$", text, flags=re.M)
+    return m.group(1).strip() if m else fallback
+
+
+def _load_plain(path: Path, data: bytes) -> LoadedDocument:
+    text = _normalise(_decode(data, path))
+    return LoadedDocument(uri=str(path), title=_first_heading(text, path.stem), text=text)
+
+
+_BOILERPLATE = "script, style, noscript, nav, header, footer, aside, form, iframe, svg, template"
+_BLOCKS = {"p", "li", "pre", "blockquote", "td", "th", "dt", "dd", "figcaption", "caption"}
+
+
+def html_to_text(html: str) -> tuple[str, str]:
+    """Readable text of an HTML page, headings kept as ``#`` lines; returns ``(title, text)``."""
+    from selectolax.parser import HTMLParser
+
+    tree = HTMLParser(html)
+    title_node = tree.css_first("title")
+    title = title_node.text(strip=True) if title_node else ""
+    for node in tree.css(_BOILERPLATE):
+        node.decompose()
+    root = tree.css_first("main") or tree.css_first("article") or tree.body or tree.root
+    if root is None:
+        return title, ""
+    parts: list[str] = []
+    for node in root.traverse(include_text=False):
+        tag = node.tag
+        if tag and len(tag) == 2 and tag[0] == "h" and tag[1].isdigit():
+            t = node.text(separator=" ", strip=True)
+            if t:
+                parts.append("#" * int(tag[1]) + " " + t)
+        elif tag in _BLOCKS:
+            if any(p.tag in _BLOCKS for p in _ancestors(node, root)):
+                continue
+            t = node.text(separator=" ", strip=True)
+            if t:
+                parts.append(("- " if tag == "li" else "") + re.sub(r"\s+", " ", t) if tag != "pre" else t)
+    if not parts:
+        parts.append(root.text(separator="\n", strip=True))
+    return title, "\n\n".join(parts)
+
+
+def _ancestors(node: Any, stop: Any) -> Iterator[Any]:
+    p = node.parent
+    while p is not None and p is not stop:
+        yield p
+        p = p.parent
+
+
+def _load_html(path: Path, data: bytes) -> LoadedDocument:
+    title, text = html_to_text(_decode(data, path))
+    text = _normalise(text)
+    return LoadedDocument(uri=str(path), title=title or _first_heading(text, path.stem), text=text)
+
+
+def _load_pdf(path: Path, data: bytes) -> LoadedDocument:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise InputError(f"{path}: the PDF is encrypted; decrypt it first (e.g. qpdf --decrypt)")
+        pages = []
+        for i, page in enumerate(reader.pages):
+            t = (page.extract_text() or "").strip()
+            if t:
+                pages.append(f"## Page {i + 1}\n\n{t}")
+        title = (reader.metadata.title if reader.metadata else None) or path.stem
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: malformed PDF ({exc}); re-export it or convert it to text") from exc
+    text = _normalise("\n\n".join(pages))
+    if not text:
+        raise InputError(f"{path}: the PDF has no extractable text (scanned?); run OCR on it first")
+    return LoadedDocument(uri=str(path), title=str(title), text=text, metadata={"pages": len(reader.pages)})
+
+
+LOADERS: dict[str, Callable[[Path, bytes], LoadedDocument]] = {
+    ".txt": _load_plain,
+    ".text": _load_plain,
+    ".md": _load_plain,
+    ".markdown": _load_plain,
+    ".rst": _load_plain,
+    ".html": _load_html,
+    ".htm": _load_html,
+    ".pdf": _load_pdf,
+}
+
+
+def load_file(path: Path, max_bytes: int) -> LoadedDocument:
+    loader = LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise InputError(f"{path}: unsupported file type {path.suffix or '(none)'}; supported: {', '.join(LOADERS)}")
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(
+                f"{path}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit; "
+                "raise DEEPWELL_MAX_FILE_BYTES or split the file"
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror}); check the path and permissions") from exc
+    doc = loader(path, data)
+    if not doc.text.strip():
+        raise InputError(f"{path}: empty (no text after extraction)")
+    doc.uri = str(path.resolve())
+    doc.metadata.setdefault("source", doc.uri)
+    doc.metadata.setdefault("type", path.suffix.lower().lstrip("."))
+    return doc
+
+
+def load_text(uri: str, text: str, metadata: dict[str, Any] | None = None, title: str | None = None) -> LoadedDocument:
+    text = _normalise(text)
+    if not text:
+        raise InputError(f"{uri}: empty text")
+    return LoadedDocument(uri=uri, title=title or _first_heading(text, uri), text=text, metadata=dict(metadata or {}))
+
+
+def _matches(path: Path, root: Path, patterns: Iterable[str]) -> bool:
+    rel = str(path.relative_to(root)) if path.is_relative_to(root) else path.name
+    return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(path.name, p) for p in patterns)
+
+
+def iter_files(
+    paths: Iterable[str | Path], include: list[str] | None = None, exclude: list[str] | None = None
+) -> Iterator[tuple[Path, str | None]]:
+    """Yield ``(file, None)`` for each file to load, or ``(path, reason)`` for a path that cannot be used."""
+    for raw in paths:
+        p = Path(raw).expanduser()
+        if not p.exists():
+            yield p, "no such file or directory"
+            continue
+        if p.is_file():
+            yield p, None
+            continue
+        root = p
+        for f in sorted(root.rglob("*")):
+            if not f.is_file() or any(part.startswith(".") for part in f.relative_to(root).parts):
+                continue
+            if include and not _matches(f, root, include):
+                continue
+            if exclude and _matches(f, root, exclude):
+                continue
+            if not include and f.suffix.lower() not in LOADERS:
+                continue
+            yield f, None

@@ -1,0 +1,229 @@
+"""Hybrid search over one collection: dense + keyword, fused, optionally reranked, with citations."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from deepwell.errors import InputError
+from retrieval.embedding import Embedder
+from retrieval.fusion import FUSIONS
+from retrieval.indexes import BM25Index, FaissIndex, Ranked
+from retrieval.rerank import Reranker
+from storage import Store
+
+__all__ = ["MODES", "Retriever", "SearchHit"]
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["hybrid", "dense", "keyword"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "keyword")
+
+
+@dataclass
+class SearchHit:
+    """One result with its citation: which document, which chunk, which characters, and every score."""
+
+    chunk_id: int
+    document_id: int
+    uri: str
+    title: str
+    text: str
+    ordinal: int
+    char_start: int
+    char_end: int
+    headings: list[str]
+    score: float
+    scores: dict[str, float] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def citation(self) -> str:
+        return f"{self.uri}#chunk={self.ordinal}&chars={self.char_start}-{self.char_end}"
+
+
+class Retriever:
+    """Keeps each collection's derived indexes in memory and in sync with the database revision."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        index_dir: Path,
+        *,
+        ann_threshold: int = 50_000,
+        fusion: str = "rrf",
+        dense_weight: float = 0.6,
+        reranker: Reranker | None = None,
+        max_query_chars: int = 2000,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.index_dir = index_dir
+        self.ann_threshold = ann_threshold
+        self.fusion = fusion
+        self.dense_weight = dense_weight
+        self.reranker = reranker
+        self.max_query_chars = max_query_chars
+        self._cache: dict[int, tuple[FaissIndex, BM25Index]] = {}
+        self._lock = threading.Lock()
+
+    def _dir(self, collection_id: int) -> Path:
+        return self.index_dir / f"c{collection_id}"
+
+    def indexes(self, collection_id: int) -> tuple[FaissIndex, BM25Index]:
+        """The collection's indexes at the database's current revision, loading or rebuilding as needed."""
+        rev = self.store.revision(collection_id)
+        with self._lock:
+            cached = self._cache.get(collection_id)
+            if cached and cached[0].revision == rev and cached[1].revision == rev:
+                return cached
+            d = self._dir(collection_id)
+            dense = FaissIndex.load(d / "dense")
+            kw = BM25Index.load(d / "bm25")
+            if dense is None or dense.revision != rev:
+                dense = self._build_dense(collection_id, rev)
+                dense.save(d / "dense")
+            if kw is None or kw.revision != rev:
+                kw = self._build_keyword(collection_id, rev)
+                kw.save(d / "bm25")
+            self._cache[collection_id] = (dense, kw)
+            return dense, kw
+
+    def rebuild(self, collection_id: int) -> None:
+        with self._lock:
+            self._cache.pop(collection_id, None)
+            d = self._dir(collection_id)
+            for sub in ("dense", "bm25"):
+                (d / sub / "meta.json").unlink(missing_ok=True)
+        self.indexes(collection_id)
+
+    def forget(self, collection_id: int) -> None:
+        import shutil
+
+        with self._lock:
+            self._cache.pop(collection_id, None)
+            shutil.rmtree(self._dir(collection_id), ignore_errors=True)
+
+    def _build_dense(self, collection_id: int, rev: int) -> FaissIndex:
+        ids, vecs = self.store.load_vectors(collection_id, self.embedder.dim)
+        log.info("building dense index for collection %s (%d vectors)", collection_id, len(ids))
+        return FaissIndex.build(ids, vecs, revision=rev, ann_threshold=self.ann_threshold)
+
+    def _build_keyword(self, collection_id: int, rev: int) -> BM25Index:
+        pairs = list(self.store.iter_chunk_texts(collection_id))
+        ids = np.asarray([p[0] for p in pairs], dtype=np.int64)
+        return BM25Index.build(ids, [p[1] for p in pairs], revision=rev)
+
+    def check_query(self, query: str) -> str:
+        q = (query or "").strip()
+        if not q:
+            raise InputError("The query is empty; pass some words to search for.")
+        if len(q) > self.max_query_chars:
+            raise InputError(
+                f"The query is {len(q)} characters, over the {self.max_query_chars} limit; shorten it "
+                "(or raise DEEPWELL_MAX_QUERY_CHARS)."
+            )
+        return q
+
+    def search(
+        self,
+        query: str,
+        collection: str,
+        *,
+        mode: str = "hybrid",
+        k: int = 10,
+        rerank: bool = False,
+        filters: dict[str, Any] | None = None,
+        fusion: str | None = None,
+        dense_weight: float | None = None,
+    ) -> list[SearchHit]:
+        q = self.check_query(query)
+        if mode not in MODES:
+            raise InputError(f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}.")
+        if not 1 <= k <= 1000:
+            raise InputError(f"k must be between 1 and 1000, not {k}.")
+        fusion = fusion or self.fusion
+        if fusion not in FUSIONS:
+            raise InputError(f"Unknown fusion {fusion!r}; use one of {', '.join(FUSIONS)}.")
+        cid = self.store.collection_id(collection)
+        dense_idx, kw_idx = self.indexes(cid)
+        allowed = None
+        if filters:
+            allowed = np.fromiter(self.store.chunk_ids_matching(cid, filters), dtype=np.int64)
+        depth = max(k, 100) if mode == "hybrid" or rerank else k
+        empty = Ranked(np.zeros(0, np.int64), np.zeros(0, np.float32))
+        dense = kw = empty
+        if mode in ("hybrid", "dense"):
+            qv = self.embedder.encode([q])[0]
+            dense = dense_idx.search(qv, depth, allowed)
+        if mode in ("hybrid", "keyword"):
+            kw = kw_idx.search(q, depth, allowed)
+        per_stage: dict[int, dict[str, float]] = {}
+        for name, r in (("dense", dense), ("keyword", kw)):
+            for c, s in zip(r.ids.tolist(), r.scores.tolist(), strict=True):
+                per_stage.setdefault(c, {})[name] = float(s)
+        if mode == "hybrid":
+            default_w = self.dense_weight if fusion == "weighted" else 0.5
+            fused = FUSIONS[fusion](dense, kw, default_w if dense_weight is None else dense_weight)
+            for c, s in fused.items():
+                per_stage[c]["fusion"] = s
+            order = sorted(fused, key=fused.__getitem__, reverse=True)
+            final = dict(fused)
+        else:
+            r = dense if mode == "dense" else kw
+            order = r.ids.tolist()
+            final = {c: float(s) for c, s in zip(r.ids.tolist(), r.scores.tolist(), strict=True)}
+        if rerank and order:
+            order, final = self._rerank(q, order, per_stage, top=max(k, 30))
+        order = order[:k]
+        details = self.store.chunk_details(order)
+        hits = []
+        for c in order:
+            d = details.get(c)
+            if d is None:  # deleted between index and lookup
+                continue
+            ch = d["chunk"]
+            hits.append(
+                SearchHit(
+                    chunk_id=c,
+                    document_id=ch.document_id,
+                    uri=d["uri"],
+                    title=d["title"],
+                    text=ch.text,
+                    ordinal=ch.ordinal,
+                    char_start=ch.char_start,
+                    char_end=ch.char_end,
+                    headings=ch.headings,
+                    score=float(final[c]),
+                    scores=per_stage.get(c, {}),
+                    metadata=d["metadata"],
+                )
+            )
+        return hits
+
+    def _rerank(
+        self, q: str, order: list[int], per_stage: dict[int, dict[str, float]], top: int
+    ) -> tuple[list[int], dict[int, float]]:
+        assert self.reranker is not None
+        head, tail = order[:top], order[top:]
+        texts = self.store.chunk_details(head)
+        head = [c for c in head if c in texts]
+        scores = self.reranker.score(q, [texts[c]["chunk"].text for c in head])
+        final: dict[int, float] = {}
+        for c, s in zip(head, scores.tolist(), strict=True):
+            per_stage.setdefault(c, {})["rerank"] = float(s)
+            final[c] = float(s)
+        head.sort(key=final.__getitem__, reverse=True)
+        floor = min(final.values(), default=0.0)
+        for i, c in enumerate(tail):
+            final[c] = floor - 1.0 - i
+        return head + tail, final

@@ -1,0 +1,101 @@
+"""Engine creation and the versioned schema.
+
+Migrations are append-only and numbered (the simonw/llm discipline): a store records the highest one it
+has applied in ``deepwell_meta.schema_version``. A store newer than this code is refused rather than
+misread; an older one is migrated forward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from deepwell.errors import SchemaError, StorageError
+from storage._models import Base, Meta
+
+__all__ = ["SCHEMA_VERSION", "open_engine"]
+
+
+def _m1_initial(engine: Engine) -> None:
+    Base.metadata.create_all(engine)
+
+
+_MIGRATIONS: list[Callable[[Engine], None]] = [_m1_initial]
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def open_engine(url: str) -> Engine:
+    """Connect, check the schema version and migrate; every failure says how to fix it."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    try:
+        engine = create_engine(url, pool_pre_ping=True)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise StorageError(
+            f"Cannot use database URL {_redact(url)!r}: {exc}. "
+            "Set DEEPWELL_DATABASE_URL to a valid SQLAlchemy URL (sqlite:///path or postgresql+psycopg://...)."
+        ) from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        _migrate(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        raise StorageError(
+            f"Cannot reach the database at {_redact(url)}: {exc.orig}. "
+            "Start the database server or fix DEEPWELL_DATABASE_URL, then run `deepwell doctor`."
+        ) from exc
+    return engine
+
+
+def _migrate(engine: Engine) -> None:
+    with engine.begin() as conn:
+        has_meta = inspect(conn).has_table(Meta.__tablename__)
+    current = 0
+    if has_meta:
+        with Session(engine) as s:
+            row = s.scalar(select(Meta).where(Meta.key == "schema_version"))
+            current = int(row.value) if row else 0
+    if current > SCHEMA_VERSION:
+        raise SchemaError(
+            f"This store has schema version {current}, but this Deepwell understands up to {SCHEMA_VERSION}. "
+            "Upgrade Deepwell (pip install -U deepwell) or point DEEPWELL_DATA_DIR at another store."
+        )
+    if current == SCHEMA_VERSION:
+        return
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:  # serialise concurrent first runs
+            conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+            _apply(engine, current)
+    else:
+        _apply(engine, current)
+
+
+def _apply(engine: Engine, current: int) -> None:
+    for number, migration in enumerate(_MIGRATIONS, start=1):
+        if number > current:
+            migration(engine)
+    with Session(engine) as s, s.begin():
+        s.merge(Meta(key="schema_version", value=str(SCHEMA_VERSION)))
