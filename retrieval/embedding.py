@@ -71,8 +71,10 @@ class SentenceTransformerEmbedder:
         offline = os.environ.get("HF_HUB_OFFLINE")
         os.environ["HF_HUB_OFFLINE"] = "1"  # never reach for a hub, even for a bare model id
         try:
+            import transformers
             from sentence_transformers import SentenceTransformer
 
+            transformers.utils.logging.disable_progress_bar()
             self._model = SentenceTransformer(path, device="cpu", local_files_only=True)
         except Exception as exc:
             raise ModelError(

@@ -132,10 +132,17 @@ class FaissIndex:
 _STEMMER = None
 
 
-def tokenize(texts: list[str]) -> list[list[str]]:
-    """Lower-cased, English-stopworded, Snowball-stemmed word tokens (the bm25s recipe)."""
+def _bm25s():  # type: ignore[no-untyped-def]
+    """Import bm25s, which sets its own logger to DEBUG on import; keep its chatter off stderr."""
     import bm25s
 
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, English-stopworded, Snowball-stemmed word tokens (the bm25s recipe)."""
+    bm25s = _bm25s()
     global _STEMMER
     if _STEMMER is None:
         import Stemmer
@@ -157,8 +164,7 @@ class BM25Index:
 
     @classmethod
     def build(cls, ids: np.ndarray, texts: list[str], *, revision: int) -> BM25Index:
-        import bm25s
-
+        bm25s = _bm25s()
         if not len(ids):
             return cls(None, ids, revision)
         retriever = bm25s.BM25()
@@ -199,8 +205,7 @@ class BM25Index:
 
     @classmethod
     def load(cls, directory: Path) -> BM25Index | None:
-        import bm25s
-
+        bm25s = _bm25s()
         try:
             meta = json.loads((directory / "meta.json").read_text())
             ids = np.load(directory / "ids.npy")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,7 +91,7 @@ class Ingestor:
         *,
         progress: Progress | None = None,
     ) -> IngestReport:
-        items = list(items)
+        total = len(items) if isinstance(items, Sized) else 0
         report = IngestReport()
 
         def docs() -> Iterable[LoadedDocument | tuple[str, str]]:
@@ -101,7 +101,7 @@ class Ingestor:
                 except InputError as exc:
                     yield (uri, str(exc).split(": ", 1)[-1])
 
-        return self._ingest(docs(), len(items), collection, report, progress)
+        return self._ingest(docs(), total, collection, report, progress)
 
     def _ingest(
         self,

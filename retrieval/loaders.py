@@ -60,9 +60,9 @@ _BLOCKS = {"p", "li", "pre", "blockquote", "td", "th", "dt", "dd", "figcaption",
 
 def html_to_text(html: str) -> tuple[str, str]:
     """Readable text of an HTML page, headings kept as ``#`` lines; returns ``(title, text)``."""
-    from selectolax.parser import HTMLParser
+    from selectolax.lexbor import LexborHTMLParser
 
-    tree = HTMLParser(html)
+    tree = LexborHTMLParser(html)
     title_node = tree.css_first("title")
     title = title_node.text(strip=True) if title_node else ""
     for node in tree.css(_BOILERPLATE):
@@ -151,7 +151,12 @@ def load_file(path: Path, max_bytes: int) -> LoadedDocument:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror}); check the path and permissions") from exc
-    doc = loader(path, data)
+    try:
+        doc = loader(path, data)
+    except InputError:
+        raise
+    except Exception as exc:  # a parser bug on one odd file must not stop a whole ingest
+        raise InputError(f"{path}: could not be parsed ({type(exc).__name__}: {exc})") from exc
     if not doc.text.strip():
         raise InputError(f"{path}: empty (no text after extraction)")
     doc.uri = str(path.resolve())

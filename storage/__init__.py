@@ -3,6 +3,7 @@
 from storage._db import SCHEMA_VERSION
 from storage._models import Run, RunStep
 from storage._records import ChunkRecord, CollectionInfo, DocumentRecord, NewChunk
+from storage._runs import RunLog, RunRecord, StepRecord
 from storage._store import Store
 
 __all__ = [
@@ -12,6 +13,9 @@ __all__ = [
     "DocumentRecord",
     "NewChunk",
     "Run",
+    "RunLog",
+    "RunRecord",
     "RunStep",
+    "StepRecord",
     "Store",
 ]

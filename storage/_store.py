@@ -18,6 +18,7 @@ from deepwell.errors import InputError, NotFoundError, StorageError
 from storage._db import open_engine
 from storage._models import Chunk, Collection, Document, Embedding
 from storage._records import ChunkRecord, CollectionInfo, DocumentRecord, NewChunk
+from storage._runs import RunLog
 
 __all__ = ["Store"]
 
@@ -42,6 +43,7 @@ class Store:
         self.url = url
         self.engine: Engine = open_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.runs = RunLog(self._sessions)
 
     @property
     def dialect(self) -> str:

@@ -21,8 +21,8 @@ __all__ = ["err_console", "handle_errors", "load_settings", "out_console", "prin
 P = ParamSpec("P")
 R = TypeVar("R")
 
-err_console = Console(stderr=True)
-out_console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+out_console = Console(soft_wrap=True)
 
 
 def load_settings(**overrides: Any) -> Settings:

