@@ -20,8 +20,8 @@ from deepwell.settings import Settings
 from retrieval import (
     Chunker,
     Embedder,
-    IngestReport,
     Ingestor,
+    IngestReport,
     Reranker,
     Retriever,
     SearchHit,
@@ -75,7 +75,9 @@ class Deepwell:
 
     @cached_property
     def _ingestor(self) -> Ingestor:
-        chunker = Chunker(self.embedder.token_offsets, self.settings.chunk_tokens, self.settings.chunk_overlap)
+        chunker = Chunker(
+            self.embedder.token_offsets, self.settings.chunk_tokens, self.settings.chunk_overlap
+        )
         return Ingestor(self.store, self.embedder, chunker, max_file_bytes=self.settings.max_file_bytes)
 
     # ingestion ----------------------------------------------------------------------------------
@@ -88,7 +90,9 @@ class Deepwell:
         exclude: list[str] | None = None,
         progress: Progress | None = None,
     ) -> IngestReport:
-        report = self._ingestor.ingest_paths(paths, collection, include=include, exclude=exclude, progress=progress)
+        report = self._ingestor.ingest_paths(
+            paths, collection, include=include, exclude=exclude, progress=progress
+        )
         self._refresh(collection)
         return report
 
@@ -124,7 +128,14 @@ class Deepwell:
         if rerank and retriever.reranker is None:
             retriever.reranker = self.reranker
         return retriever.search(
-            query, collection, mode=mode, k=k, rerank=rerank, filters=filters, fusion=fusion, dense_weight=dense_weight
+            query,
+            collection,
+            mode=mode,
+            k=k,
+            rerank=rerank,
+            filters=filters,
+            fusion=fusion,
+            dense_weight=dense_weight,
         )
 
     # collections and documents ------------------------------------------------------------------

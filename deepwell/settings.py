@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     chunk_tokens: int = 200
     chunk_overlap: int = 32
     ann_threshold: int = Field(
-        default=50_000, description="Collections with more chunks than this use an ANN (HNSW) index."
+        default=100_000,
+        description="Above this many chunks, use HNSW instead of exact search (see python -m bench.ann).",
     )
     fusion: Literal["rrf", "weighted"] = "rrf"
     dense_weight: float = 0.6
@@ -55,7 +56,9 @@ class Settings(BaseSettings):
         default="smollm2-135m",
         description="A packaged model name or a path to any GGUF file.",
     )
-    llm_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
+    llm_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1"
+    )
     llm_api_key: str | None = None
     llm_api_model: str | None = None
     llm_n_ctx: int = 8192

@@ -3,7 +3,7 @@
 from retrieval.chunking import Chunker, ChunkSpan
 from retrieval.embedding import Embedder, SentenceTransformerEmbedder, load_embedder
 from retrieval.indexes import BM25Index, FaissIndex
-from retrieval.ingest import IngestReport, Ingestor
+from retrieval.ingest import Ingestor, IngestReport
 from retrieval.loaders import LoadedDocument, load_file
 from retrieval.rerank import Reranker, load_reranker
 from retrieval.search import MODES, Retriever, SearchHit

@@ -11,6 +11,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 __all__ = ["ChunkSpan", "Chunker", "TokenOffsets"]
 
@@ -56,7 +57,7 @@ class Chunker:
             return max(0, bisect_right(tok_ends, b) - bisect_left(tok_starts, a))
 
         cuts = sorted({0, len(section), *(m.end() for m in _BOUNDARY.finditer(section))})
-        segs = [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if section[a:b].strip()]
+        segs = [(a, b) for a, b in pairwise(cuts) if section[a:b].strip()]
         spans: list[tuple[int, int]] = []
         i = 0
         while i < len(segs):
@@ -90,7 +91,9 @@ class Chunker:
             if not body:
                 continue
             cs = start + a + lead
-            result.append(ChunkSpan(body, cs, cs + len(body), ntok(a + lead, a + lead + len(body)), list(headings)))
+            result.append(
+                ChunkSpan(body, cs, cs + len(body), ntok(a + lead, a + lead + len(body)), list(headings))
+            )
         return result
 
 

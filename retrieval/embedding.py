@@ -14,7 +14,13 @@ import numpy as np
 
 from deepwell.errors import ModelError
 
-__all__ = ["PACKAGED_EMBEDDERS", "Embedder", "SentenceTransformerEmbedder", "load_embedder", "resolve_model_dir"]
+__all__ = [
+    "PACKAGED_EMBEDDERS",
+    "Embedder",
+    "SentenceTransformerEmbedder",
+    "load_embedder",
+    "resolve_model_dir",
+]
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +93,11 @@ class SentenceTransformerEmbedder:
             else:
                 os.environ["HF_HUB_OFFLINE"] = offline
         self.name = name
-        self.dim = int(self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension")
-                       else self._model.get_sentence_embedding_dimension())
+        self.dim = int(
+            self._model.get_embedding_dimension()
+            if hasattr(self._model, "get_embedding_dimension")
+            else self._model.get_sentence_embedding_dimension()
+        )
         self.max_tokens = int(self._model.max_seq_length or 256)
         tok = self._model.tokenizer.backend_tokenizer
         from tokenizers import Tokenizer
@@ -105,7 +114,9 @@ class SentenceTransformerEmbedder:
         out = []
         for i in range(0, len(texts), batch_size):
             part = list(texts[i : i + batch_size])
-            v = self._model.encode(part, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
+            v = self._model.encode(
+                part, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+            )
             out.append(np.asarray(v, dtype=np.float32))
             if on_batch:
                 on_batch(len(part))

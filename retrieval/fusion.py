@@ -32,7 +32,9 @@ def _minmax(r: Ranked) -> dict[int, float]:
 def weighted(dense: Ranked, keyword: Ranked, *, dense_weight: float = 0.6) -> dict[int, float]:
     """Convex combination of min-max normalised scores; keeps score gaps that RRF throws away."""
     d, kw = _minmax(dense), _minmax(keyword)
-    return {c: dense_weight * d.get(c, 0.0) + (1 - dense_weight) * kw.get(c, 0.0) for c in d.keys() | kw.keys()}
+    return {
+        c: dense_weight * d.get(c, 0.0) + (1 - dense_weight) * kw.get(c, 0.0) for c in d.keys() | kw.keys()
+    }
 
 
 FUSIONS: dict[str, Callable[..., dict[int, float]]] = {

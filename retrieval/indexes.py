@@ -104,7 +104,11 @@ class FaissIndex:
             if len(allowed) == 0:
                 return Ranked(np.zeros(0, np.int64), np.zeros(0, np.float32))
             sel = faiss.IDSelectorBatch(allowed.astype(np.int64))
-            params = faiss.SearchParametersHNSW(sel=sel, efSearch=128) if self.kind == "hnsw" else faiss.SearchParameters(sel=sel)
+            params = (
+                faiss.SearchParametersHNSW(sel=sel, efSearch=128)
+                if self.kind == "hnsw"
+                else faiss.SearchParameters(sel=sel)
+            )
         scores, ids = self._index.search(q, min(k, n), params=params)  # type: ignore[attr-defined]
         keep = ids[0] >= 0
         return Ranked(ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32))

@@ -51,7 +51,13 @@ class IngestReport:
 
 class Ingestor:
     def __init__(
-        self, store: Store, embedder: Embedder, chunker: Chunker, *, max_file_bytes: int, batch_chunks: int = 256
+        self,
+        store: Store,
+        embedder: Embedder,
+        chunker: Chunker,
+        *,
+        max_file_bytes: int,
+        batch_chunks: int = 256,
     ) -> None:
         self.store = store
         self.batch_chunks = batch_chunks
@@ -146,7 +152,9 @@ class Ingestor:
             return None
         return doc, digest, spans
 
-    def _flush(self, cid: int, pending: list[tuple[LoadedDocument, str, list[ChunkSpan]]], report: IngestReport) -> None:
+    def _flush(
+        self, cid: int, pending: list[tuple[LoadedDocument, str, list[ChunkSpan]]], report: IngestReport
+    ) -> None:
         """Embed the pending documents' chunks in one batch, then commit each document on its own."""
         if not pending:
             return

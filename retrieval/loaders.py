@@ -140,7 +140,9 @@ LOADERS: dict[str, Callable[[Path, bytes], LoadedDocument]] = {
 def load_file(path: Path, max_bytes: int) -> LoadedDocument:
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
-        raise InputError(f"{path}: unsupported file type {path.suffix or '(none)'}; supported: {', '.join(LOADERS)}")
+        raise InputError(
+            f"{path}: unsupported file type {path.suffix or '(none)'}; supported: {', '.join(LOADERS)}"
+        )
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -165,11 +167,15 @@ def load_file(path: Path, max_bytes: int) -> LoadedDocument:
     return doc
 
 
-def load_text(uri: str, text: str, metadata: dict[str, Any] | None = None, title: str | None = None) -> LoadedDocument:
+def load_text(
+    uri: str, text: str, metadata: dict[str, Any] | None = None, title: str | None = None
+) -> LoadedDocument:
     text = _normalise(text)
     if not text:
         raise InputError(f"{uri}: empty text")
-    return LoadedDocument(uri=uri, title=title or _first_heading(text, uri), text=text, metadata=dict(metadata or {}))
+    return LoadedDocument(
+        uri=uri, title=title or _first_heading(text, uri), text=text, metadata=dict(metadata or {})
+    )
 
 
 def _matches(path: Path, root: Path, patterns: Iterable[str]) -> bool:

@@ -59,7 +59,7 @@ class Retriever:
         embedder: Embedder,
         index_dir: Path,
         *,
-        ann_threshold: int = 50_000,
+        ann_threshold: int = 100_000,
         fusion: str = "rrf",
         dense_weight: float = 0.6,
         reranker: Reranker | None = None,

@@ -58,14 +58,24 @@ class RunLog:
         return run_id
 
     def add_step(
-        self, run_id: str, kind: str, data: dict[str, Any], *, parent_seq: int | None = None, seconds: float = 0.0
+        self,
+        run_id: str,
+        kind: str,
+        data: dict[str, Any],
+        *,
+        parent_seq: int | None = None,
+        seconds: float = 0.0,
     ) -> int:
         with self._sessions() as s, s.begin():
             seq = (s.scalar(select(func.max(RunStep.seq)).where(RunStep.run_id == run_id)) or 0) + 1
-            s.add(RunStep(run_id=run_id, seq=seq, parent_seq=parent_seq, kind=kind, data=data, seconds=seconds))
+            s.add(
+                RunStep(run_id=run_id, seq=seq, parent_seq=parent_seq, kind=kind, data=data, seconds=seconds)
+            )
         return seq
 
-    def finish(self, run_id: str, status: str, answer: str | None, info: dict[str, Any] | None = None) -> None:
+    def finish(
+        self, run_id: str, status: str, answer: str | None, info: dict[str, Any] | None = None
+    ) -> None:
         with self._sessions() as s, s.begin():
             run = s.get(Run, run_id)
             if run is None:
@@ -100,7 +110,9 @@ class RunLog:
 
     def list(self, kind: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         with self._sessions() as s:
-            q = select(Run.id, Run.kind, Run.status, Run.question, Run.created_at).order_by(Run.created_at.desc())
+            q = select(Run.id, Run.kind, Run.status, Run.question, Run.created_at).order_by(
+                Run.created_at.desc()
+            )
             if kind:
                 q = q.where(Run.kind == kind)
             return [

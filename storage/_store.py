@@ -102,7 +102,9 @@ class Store:
 
     def collections(self) -> list[CollectionInfo]:
         with self.session() as s:
-            docs = dict(s.execute(select(Document.collection_id, func.count()).group_by(Document.collection_id)).all())
+            docs = dict(
+                s.execute(select(Document.collection_id, func.count()).group_by(Document.collection_id)).all()
+            )
             chunks = dict(
                 s.execute(
                     select(Document.collection_id, func.count(Chunk.id))
@@ -142,7 +144,9 @@ class Store:
     def document_hash(self, collection_id: int, uri: str) -> str | None:
         with self.session() as s:
             return s.scalar(
-                select(Document.content_hash).where(Document.collection_id == collection_id, Document.uri == uri)
+                select(Document.content_hash).where(
+                    Document.collection_id == collection_id, Document.uri == uri
+                )
             )
 
     def put_document(
@@ -161,13 +165,20 @@ class Store:
         Returns ``(document_id, replaced)``.
         """
         with self.session() as s, s.begin():
-            old = s.scalar(select(Document).where(Document.collection_id == collection_id, Document.uri == uri))
+            old = s.scalar(
+                select(Document).where(Document.collection_id == collection_id, Document.uri == uri)
+            )
             replaced = old is not None
             if old is not None:
                 s.delete(old)
                 s.flush()
             doc = Document(
-                collection_id=collection_id, uri=uri, title=title, text=text, content_hash=content_hash, meta=metadata
+                collection_id=collection_id,
+                uri=uri,
+                title=title,
+                text=text,
+                content_hash=content_hash,
+                meta=metadata,
             )
             s.add(doc)
             s.flush()
@@ -183,7 +194,11 @@ class Store:
                 )
                 row.embedding = Embedding(vector=c.vector)
                 s.add(row)
-            s.execute(update(Collection).where(Collection.id == collection_id).values(revision=Collection.revision + 1))
+            s.execute(
+                update(Collection)
+                .where(Collection.id == collection_id)
+                .values(revision=Collection.revision + 1)
+            )
             return doc.id, replaced
 
     def _find_document(self, s: Session, collection_id: int, ref: int | str) -> Document:
@@ -277,7 +292,12 @@ class Store:
                     .where(Chunk.id.in_(part))
                 ).all()
                 for c, uri, title, meta in rows:
-                    out[c.id] = {"chunk": _chunk_record(c), "uri": uri, "title": title, "metadata": meta or {}}
+                    out[c.id] = {
+                        "chunk": _chunk_record(c),
+                        "uri": uri,
+                        "title": title,
+                        "metadata": meta or {},
+                    }
         return out
 
     def iter_chunk_texts(self, collection_id: int, batch: int = 2000) -> Iterator[tuple[int, str]]:

@@ -14,8 +14,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 PG_ADMIN_URL = os.environ.get("DEEPWELL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 CORPUS = {
-    "keys.md": "# Security\n\n## API keys\n\nRotate every API key at least every 90 days from the admin console.\n",
-    "tea.md": "# Tea\n\n## Green tea\n\nSteep green tea for two minutes at 75 degrees; hotter water makes it bitter.\n",
+    "keys.md": "# Security\n\n## API keys\n\nRotate every API key at least every 90 days from the console.\n",
+    "tea.md": "# Tea\n\n## Green tea\n\nSteep green tea for two minutes at 75 degrees; hotter is bitter.\n",
     "bikes.txt": "Bicycle chains last longer when cleaned after wet rides and lubricated sparingly.\n",
 }
 

@@ -27,11 +27,15 @@ out_console = Console(soft_wrap=True)
 
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings once, at the edge; ``None`` overrides are ignored."""
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except Exception as exc:  # pydantic ValidationError: bad DEEPWELL_* value
-        err_console.print(f"[red]error:[/red] invalid configuration: {exc}\nCheck your DEEPWELL_* environment variables.")
+        err_console.print(
+            f"[red]error:[/red] invalid configuration: {exc}\nCheck your DEEPWELL_* environment variables."
+        )
         raise typer.Exit(2) from None
 
 

@@ -32,7 +32,9 @@ def _parse_filters(items: list[str] | None) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     for item in items:
         if "=" not in item:
-            raise InputError(f"Filter {item!r} is not KEY=VALUE, e.g. --filter type=md or --filter 'uri=*guide*'.")
+            raise InputError(
+                f"Filter {item!r} is not KEY=VALUE, e.g. --filter type=md or --filter 'uri=*guide*'."
+            )
         k, v = item.split("=", 1)
         out.setdefault(k.strip(), []).append(v)
     return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
@@ -46,7 +48,7 @@ def ingest(
     exclude: Annotated[list[str] | None, typer.Option(help="Glob of files to leave out.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ingest .txt, .md, .html and .pdf files. Unchanged files are skipped; changed ones replaced atomically."""
+    """Ingest .txt, .md, .html and .pdf files; unchanged ones are skipped, changed ones replaced."""
     dw = _open()
     with Progress(
         TextColumn("[bold]ingest"),
@@ -81,18 +83,25 @@ def search(
     collection: CollectionOpt = "default",
     mode: Annotated[str, typer.Option(help="hybrid, dense or keyword.")] = "hybrid",
     k: Annotated[int, typer.Option("-k", help="Number of results.")] = 5,
-    rerank: Annotated[bool, typer.Option("--rerank", help="Re-score the top results with the reranker.")] = False,
+    rerank: Annotated[
+        bool, typer.Option("--rerank", help="Re-score the top results with the reranker.")
+    ] = False,
     filters: Annotated[
-        list[str] | None, typer.Option("--filter", help="KEY=VALUE on document metadata; uri/title take globs.")
+        list[str] | None,
+        typer.Option("--filter", help="KEY=VALUE on document metadata; uri/title take globs."),
     ] = None,
     fusion: Annotated[str | None, typer.Option(help="rrf or weighted (hybrid mode).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Search a collection; every result carries its citation (document, chunk, character span, scores)."""
     dw = _open()
-    hits = dw.search(query, collection, mode=mode, k=k, rerank=rerank, filters=_parse_filters(filters), fusion=fusion)
+    hits = dw.search(
+        query, collection, mode=mode, k=k, rerank=rerank, filters=_parse_filters(filters), fusion=fusion
+    )
     if as_json:
-        print_json({"query": query, "collection": collection, "mode": mode, "hits": [h.to_dict() for h in hits]})
+        print_json(
+            {"query": query, "collection": collection, "mode": mode, "hits": [h.to_dict() for h in hits]}
+        )
         return
     if not hits:
         out_console.print("No results.")
@@ -119,14 +128,18 @@ def collections(as_json: JsonOpt = False) -> None:
         return
     table = Table("collection", "documents", "chunks", "embedding model", "created")
     for c in cols:
-        table.add_row(c.name, str(c.documents), str(c.chunks), c.embedding_model, f"{c.created_at:%Y-%m-%d %H:%M}")
+        table.add_row(
+            c.name, str(c.documents), str(c.chunks), c.embedding_model, f"{c.created_at:%Y-%m-%d %H:%M}"
+        )
     out_console.print(table)
 
 
 @handle_errors
 def rm(
     collection: CollectionOpt = "default",
-    document: Annotated[str | None, typer.Argument(help="Document id or URI; omit to remove the collection.")] = None,
+    document: Annotated[
+        str | None, typer.Argument(help="Document id or URI; omit to remove the collection.")
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Remove a document (by id or URI) or a whole collection, from the database and every index."""
@@ -134,7 +147,9 @@ def rm(
     if document is None:
         info = dw.store.collection(collection)
         if not yes:
-            typer.confirm(f"Remove collection {collection!r} ({info.documents} documents)?", abort=True, err=True)
+            typer.confirm(
+                f"Remove collection {collection!r} ({info.documents} documents)?", abort=True, err=True
+            )
         dw.delete_collection(collection)
         out_console.print(f"Removed collection {collection}.")
     else:
@@ -152,7 +167,9 @@ def doctor(as_json: JsonOpt = False) -> None:
         t0 = time.perf_counter()
         try:
             detail = fn()
-            checks.append({"check": name, "ok": True, "detail": detail, "seconds": round(time.perf_counter() - t0, 2)})
+            checks.append(
+                {"check": name, "ok": True, "detail": detail, "seconds": round(time.perf_counter() - t0, 2)}
+            )
             return True
         except DeepwellError as exc:
             checks.append({"check": name, "ok": False, "detail": str(exc)})
@@ -174,7 +191,8 @@ def doctor(as_json: JsonOpt = False) -> None:
 
         e = load_embedder(settings.embedding_model)
         v = e.encode(["doctor check"])
-        return f"{settings.embedding_model}: dim {e.dim}, max {e.max_tokens} tokens, norm {float((v**2).sum()):.2f}"
+        norm = float((v**2).sum())
+        return f"{settings.embedding_model}: dim {e.dim}, max {e.max_tokens} tokens, norm {norm:.2f}"
 
     def llm() -> str:
         if settings.llm_backend != "llama_cpp":
@@ -195,7 +213,9 @@ def doctor(as_json: JsonOpt = False) -> None:
                 dw.retriever.rebuild(c.id)
                 lines.append(f"{c.name}: rebuilt (index had {dense.size} of {c.chunks} chunks)")
             else:
-                lines.append(f"{c.name}: {c.chunks} chunks, {dense.kind} index, in sync at revision {c.revision}")
+                lines.append(
+                    f"{c.name}: {c.chunks} chunks, {dense.kind} index, in sync at revision {c.revision}"
+                )
         return "; ".join(lines) or "no collections"
 
     ok_db = check("database", db)

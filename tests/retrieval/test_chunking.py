@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from itertools import pairwise
+
 from retrieval.chunking import Chunker
 
 
 def test_chunks_respect_token_budget_offsets_and_headings(embedder) -> None:  # type: ignore[no-untyped-def]
-    text = "# Guide\n\nIntro line.\n\n## Install\n\n" + " ".join(f"Step {i} runs the installer." for i in range(60))
+    text = "# Guide\n\nIntro line.\n\n## Install\n\n" + " ".join(
+        f"Step {i} runs the installer." for i in range(60)
+    )
     text += "\n\n## Use\n\nRun it."
     chunks = Chunker(embedder.token_offsets, max_tokens=48, overlap=8).chunk(text)
     assert len(chunks) > 3
@@ -15,7 +19,7 @@ def test_chunks_respect_token_budget_offsets_and_headings(embedder) -> None:  # 
     assert chunks[0].headings == ["Guide"]
     assert chunks[-1].headings == ["Guide", "Use"]
     install = [c for c in chunks if c.headings == ["Guide", "Install"]]
-    assert any(a.char_end > b.char_start for a, b in zip(install, install[1:], strict=False)), "neighbours overlap"
+    assert any(a.char_end > b.char_start for a, b in pairwise(install)), "neighbours overlap"
 
 
 def test_one_giant_sentence_is_split(embedder) -> None:  # type: ignore[no-untyped-def]

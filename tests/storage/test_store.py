@@ -26,19 +26,36 @@ def store(request, tmp_path):  # type: ignore[no-untyped-def]
     yield s
     if request.param == "postgres":
         with s.engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS run_steps, runs, embeddings, chunks, documents, collections, deepwell_meta CASCADE"))
+            conn.execute(
+                text(
+                    "DROP TABLE IF EXISTS run_steps, runs, embeddings, chunks, documents, collections, "
+                    "deepwell_meta CASCADE"
+                )
+            )
     s.close()
 
 
 def test_document_roundtrip_and_atomic_replace(store: Store) -> None:
     cid = store.ensure_collection("c", "m", 4)
-    doc_id, replaced = store.put_document(
-        cid, uri="u", title="t", text="hello world", content_hash="h1", metadata={"a": 1}, chunks=[_chunk(0, "hello")]
+    _, replaced = store.put_document(
+        cid,
+        uri="u",
+        title="t",
+        text="hello world",
+        content_hash="h1",
+        metadata={"a": 1},
+        chunks=[_chunk(0, "hello")],
     )
     assert not replaced
     rev1 = store.revision(cid)
     _, replaced = store.put_document(
-        cid, uri="u", title="t", text="bye", content_hash="h2", metadata={}, chunks=[_chunk(0, "b"), _chunk(1, "y")]
+        cid,
+        uri="u",
+        title="t",
+        text="bye",
+        content_hash="h2",
+        metadata={},
+        chunks=[_chunk(0, "b"), _chunk(1, "y")],
     )
     assert replaced
     assert store.revision(cid) == rev1 + 1
@@ -51,7 +68,9 @@ def test_document_roundtrip_and_atomic_replace(store: Store) -> None:
 
 def test_delete_document_leaves_no_rows(store: Store) -> None:
     cid = store.ensure_collection("c", "m", 4)
-    store.put_document(cid, uri="u", title="", text="x", content_hash="h", metadata={}, chunks=[_chunk(0, "x")])
+    store.put_document(
+        cid, uri="u", title="", text="x", content_hash="h", metadata={}, chunks=[_chunk(0, "x")]
+    )
     assert store.delete_document("c", "u")
     ids, _ = store.load_vectors(cid, 4)
     assert len(ids) == 0
@@ -73,8 +92,24 @@ def test_collection_embedding_model_mismatch(store: Store) -> None:
 
 def test_metadata_filters(store: Store) -> None:
     cid = store.ensure_collection("c", "m", 4)
-    store.put_document(cid, uri="/a/x.md", title="X", text="x", content_hash="1", metadata={"team": "a"}, chunks=[_chunk(0, "x")])
-    store.put_document(cid, uri="/b/y.md", title="Y", text="y", content_hash="2", metadata={"team": "b"}, chunks=[_chunk(0, "y")])
+    store.put_document(
+        cid,
+        uri="/a/x.md",
+        title="X",
+        text="x",
+        content_hash="1",
+        metadata={"team": "a"},
+        chunks=[_chunk(0, "x")],
+    )
+    store.put_document(
+        cid,
+        uri="/b/y.md",
+        title="Y",
+        text="y",
+        content_hash="2",
+        metadata={"team": "b"},
+        chunks=[_chunk(0, "y")],
+    )
     assert len(store.chunk_ids_matching(cid, {"team": "a"})) == 1
     assert len(store.chunk_ids_matching(cid, {"team": ["a", "b"]})) == 2
     assert len(store.chunk_ids_matching(cid, {"uri": "/b/*"})) == 1
@@ -94,7 +129,10 @@ def test_newer_schema_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-d
     url = f"sqlite:///{tmp_path / 's.db'}"
     s = Store(url)
     with s.engine.begin() as conn:
-        conn.execute(text("UPDATE deepwell_meta SET value = :v WHERE key = 'schema_version'"), {"v": str(SCHEMA_VERSION + 1)})
+        conn.execute(
+            text("UPDATE deepwell_meta SET value = :v WHERE key = 'schema_version'"),
+            {"v": str(SCHEMA_VERSION + 1)},
+        )
     s.close()
     with pytest.raises(SchemaError, match="Upgrade Deepwell"):
         Store(url)
