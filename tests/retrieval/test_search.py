@@ -112,3 +112,13 @@ def test_interrupted_ingest_keeps_finished_documents(client: Deepwell) -> None:
     report = client._ingestor.ingest_texts(items(), "t")
     assert report.interrupted and report.added == 2
     assert {h.uri for h in client.search("document text", "t")} == {"one", "two"}
+
+
+def test_hnsw_index_past_the_threshold(tmp_path: Path) -> None:
+    dw = Deepwell(Settings(data_dir=tmp_path / "d", ann_threshold=3))
+    dw.ingest_texts([(f"d{i}", f"document number {i} about topic {i % 3}", None) for i in range(8)], "t")
+    dense, _ = dw.retriever.indexes(dw.store.collection_id("t"))
+    assert dense.kind == "hnsw"
+    assert dw.search("document number 5", "t", mode="dense", k=1)[0].uri == "d5"
+    assert [h.uri for h in dw.search("topic", "t", mode="dense", filters={"uri": "d7"})] == ["d7"]
+    dw.close()
