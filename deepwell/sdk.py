@@ -71,7 +71,14 @@ class Deepwell:
             fusion=self.settings.fusion,
             dense_weight=self.settings.dense_weight,
             max_query_chars=self.settings.max_query_chars,
+            dense_backend=self._dense_backend(),
         )
+
+    def _dense_backend(self) -> str:
+        wanted = self.settings.dense_backend
+        if wanted == "auto":
+            return "pgvector" if self.store.pgvector is not None else "faiss"
+        return wanted
 
     @cached_property
     def _ingestor(self) -> Ingestor:

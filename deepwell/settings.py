@@ -42,6 +42,10 @@ class Settings(BaseSettings):
         default=100_000,
         description="Above this many chunks, use HNSW instead of exact search (see python -m bench.ann).",
     )
+    dense_backend: Literal["auto", "faiss", "pgvector"] = Field(
+        default="auto",
+        description="auto: pgvector on PostgreSQL when the extension is available, else FAISS.",
+    )
     fusion: Literal["rrf", "weighted"] = "rrf"
     dense_weight: float = 0.6
     rerank_model: str | None = Field(

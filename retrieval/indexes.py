@@ -12,11 +12,14 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-__all__ = ["BM25Index", "DenseIndex", "FaissIndex", "KeywordIndex", "tokenize"]
+if TYPE_CHECKING:
+    from storage._pgvector import PgVector
+
+__all__ = ["BM25Index", "DenseIndex", "FaissIndex", "KeywordIndex", "PgVectorIndex", "tokenize"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,10 @@ class Ranked:
 
 class DenseIndex(Protocol):
     revision: int
+    kind: str
+
+    @property
+    def size(self) -> int: ...
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> Ranked: ...
 
@@ -131,6 +138,33 @@ class FaissIndex:
         except (OSError, ValueError, RuntimeError):
             return None
         return cls(index, int(meta["revision"]), str(meta["kind"]))
+
+
+class PgVectorIndex:
+    """Dense search run by PostgreSQL + pgvector; nothing on disk, always at the database's revision."""
+
+    kind = "pgvector"
+
+    def __init__(
+        self, pgvector: PgVector, collection_id: int, dim: int, revision: int, ann_threshold: int
+    ) -> None:
+        self._pg = pgvector
+        self._cid = collection_id
+        self._dim = dim
+        self.revision = revision
+        self.size = pgvector.count(collection_id)
+        if self.size > ann_threshold:
+            pgvector.ensure_ann(collection_id, dim)
+            self.kind = "pgvector-hnsw"
+
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> Ranked:
+        if allowed is not None and len(allowed) == 0:
+            return Ranked(np.zeros(0, np.int64), np.zeros(0, np.float32))
+        ids, scores = self._pg.search(self._cid, self._dim, query, k, allowed)
+        return Ranked(ids, scores)
+
+    def save(self, directory: Path) -> None:
+        return None
 
 
 _STEMMER = None

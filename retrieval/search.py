@@ -10,10 +10,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from deepwell.errors import InputError
+from deepwell.errors import ConfigError, InputError
 from retrieval.embedding import Embedder
 from retrieval.fusion import FUSIONS
-from retrieval.indexes import BM25Index, FaissIndex, Ranked
+from retrieval.indexes import BM25Index, DenseIndex, FaissIndex, PgVectorIndex, Ranked
 from retrieval.rerank import Reranker
 from storage import Store
 
@@ -64,7 +64,14 @@ class Retriever:
         dense_weight: float = 0.6,
         reranker: Reranker | None = None,
         max_query_chars: int = 2000,
+        dense_backend: str = "faiss",
     ) -> None:
+        if dense_backend == "pgvector" and store.pgvector is None:
+            raise ConfigError(
+                "DEEPWELL_DENSE_BACKEND=pgvector needs PostgreSQL with the pgvector extension "
+                "(apt install postgresql-15-pgvector, or CREATE EXTENSION vector); or set it to faiss or auto."
+            )
+        self.dense_backend = dense_backend
         self.store = store
         self.embedder = embedder
         self.index_dir = index_dir
@@ -73,13 +80,13 @@ class Retriever:
         self.dense_weight = dense_weight
         self.reranker = reranker
         self.max_query_chars = max_query_chars
-        self._cache: dict[int, tuple[FaissIndex, BM25Index]] = {}
+        self._cache: dict[int, tuple[DenseIndex, BM25Index]] = {}
         self._lock = threading.Lock()
 
     def _dir(self, collection_id: int) -> Path:
         return self.index_dir / f"c{collection_id}"
 
-    def indexes(self, collection_id: int) -> tuple[FaissIndex, BM25Index]:
+    def indexes(self, collection_id: int) -> tuple[DenseIndex, BM25Index]:
         """The collection's indexes at the database's current revision, loading or rebuilding as needed."""
         rev = self.store.revision(collection_id)
         with self._lock:
@@ -87,11 +94,18 @@ class Retriever:
             if cached and cached[0].revision == rev and cached[1].revision == rev:
                 return cached
             d = self._dir(collection_id)
-            dense = FaissIndex.load(d / "dense")
+            dense: DenseIndex | None
+            if self.dense_backend == "pgvector":
+                assert self.store.pgvector is not None
+                dense = PgVectorIndex(
+                    self.store.pgvector, collection_id, self.embedder.dim, rev, self.ann_threshold
+                )
+            else:
+                dense = FaissIndex.load(d / "dense")
+                if dense is None or dense.revision != rev:
+                    dense = self._build_dense(collection_id, rev)
+                    dense.save(d / "dense")
             kw = BM25Index.load(d / "bm25")
-            if dense is None or dense.revision != rev:
-                dense = self._build_dense(collection_id, rev)
-                dense.save(d / "dense")
             if kw is None or kw.revision != rev:
                 kw = self._build_keyword(collection_id, rev)
                 kw.save(d / "bm25")

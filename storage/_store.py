@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from deepwell.errors import InputError, NotFoundError, StorageError
 from storage._db import open_engine
 from storage._models import Chunk, Collection, Document, Embedding
+from storage._pgvector import PgVector
 from storage._records import ChunkRecord, CollectionInfo, DocumentRecord, NewChunk
 from storage._runs import RunLog
 
@@ -44,6 +45,7 @@ class Store:
         self.engine: Engine = open_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.runs = RunLog(self._sessions)
+        self.pgvector: PgVector | None = PgVector.detect(self.engine)
 
     @property
     def dialect(self) -> str:
@@ -182,6 +184,7 @@ class Store:
             )
             s.add(doc)
             s.flush()
+            rows = []
             for c in chunks:
                 row = Chunk(
                     document_id=doc.id,
@@ -194,6 +197,10 @@ class Store:
                 )
                 row.embedding = Embedding(vector=c.vector)
                 s.add(row)
+                rows.append(row)
+            if self.pgvector is not None:
+                s.flush()
+                self.pgvector.insert(s, collection_id, [(r.id, r.embedding.vector) for r in rows])  # type: ignore[union-attr]
             s.execute(
                 update(Collection)
                 .where(Collection.id == collection_id)

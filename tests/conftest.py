@@ -65,6 +65,20 @@ def _pg_available() -> bool:
 
 
 @pytest.fixture(scope="session")
+def pgvector_url(tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A real PostgreSQL 16 + pgvector server from the ``pgserver`` wheel, for the pgvector backend.
+
+    The machine's own PostgreSQL 15 has no pgvector package in its apt sources, so this is how the
+    pgvector path is tested for real.
+    """
+    pgserver = pytest.importorskip("pgserver")
+    srv = pgserver.get_server(tmp_path_factory.mktemp("pgvector"), cleanup_mode="stop")
+    uri = srv.get_uri()
+    yield "postgresql+psycopg://" + uri.split("://", 1)[1]
+    srv.cleanup()
+
+
+@pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped afterwards."""
     from sqlalchemy import create_engine, text

@@ -60,6 +60,8 @@ def test_database_down_is_one_clear_message(tmp_path: Path) -> None:
 
 
 def test_help_lists_commands() -> None:
-    r = subprocess.run([sys.executable, "-m", "deepwell", "--help"], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "deepwell", "--help"], capture_output=True, text=True, timeout=120
+    )
     for cmd in ("ingest", "search", "collections", "rm", "doctor"):
         assert cmd in r.stdout

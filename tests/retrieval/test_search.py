@@ -11,14 +11,18 @@ from deepwell.sdk import Deepwell
 from deepwell.settings import Settings
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "pgvector"])
 def client(request, tmp_path: Path):  # type: ignore[no-untyped-def]
     url = None
     if request.param == "postgres":
         url = request.getfixturevalue("pg_url")
+    elif request.param == "pgvector":
+        url = request.getfixturevalue("pgvector_url")
     dw = Deepwell(Settings(data_dir=tmp_path / "data", database_url=url, chunk_tokens=64, chunk_overlap=8))
     yield dw
-    if request.param == "postgres":
+    if request.param == "pgvector":
+        assert dw.retriever.dense_backend == "pgvector"
+    if request.param != "sqlite":
         for c in dw.collections():
             dw.delete_collection(c.name)
     dw.close()
@@ -121,4 +125,14 @@ def test_hnsw_index_past_the_threshold(tmp_path: Path) -> None:
     assert dense.kind == "hnsw"
     assert dw.search("document number 5", "t", mode="dense", k=1)[0].uri == "d5"
     assert [h.uri for h in dw.search("topic", "t", mode="dense", filters={"uri": "d7"})] == ["d7"]
+    dw.close()
+
+
+def test_pgvector_hnsw_past_the_threshold(tmp_path: Path, pgvector_url: str) -> None:
+    dw = Deepwell(Settings(data_dir=tmp_path / "d", database_url=pgvector_url, ann_threshold=3))
+    dw.ingest_texts([(f"d{i}", f"document number {i} about topic {i % 3}", None) for i in range(8)], "hnsw")
+    dense, _ = dw.retriever.indexes(dw.store.collection_id("hnsw"))
+    assert dense.kind == "pgvector-hnsw" and dense.size == 8
+    assert dw.search("document number 5", "hnsw", mode="dense", k=1)[0].uri == "d5"
+    dw.delete_collection("hnsw")
     dw.close()
