@@ -69,7 +69,7 @@ class Retriever:
         if dense_backend == "pgvector" and store.pgvector is None:
             raise ConfigError(
                 "DEEPWELL_DENSE_BACKEND=pgvector needs PostgreSQL with the pgvector extension "
-                "(apt install postgresql-15-pgvector, or CREATE EXTENSION vector); or set it to faiss or auto."
+                "(apt install postgresql-15-pgvector, then CREATE EXTENSION vector); or use faiss or auto."
             )
         self.dense_backend = dense_backend
         self.store = store

@@ -62,7 +62,8 @@ class PgVector:
             return
         s.execute(
             text(
-                "INSERT INTO pgv_embeddings (chunk_id, collection_id, embedding) VALUES (:c, :col, CAST(:v AS vector))"
+                "INSERT INTO pgv_embeddings (chunk_id, collection_id, embedding)"
+                " VALUES (:c, :col, CAST(:v AS vector))"
             ),
             [
                 {"c": c, "col": collection_id, "v": _literal(np.frombuffer(b, dtype=np.float32))}
