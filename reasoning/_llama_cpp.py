@@ -1,0 +1,367 @@
+"""In-process llama.cpp backend (llama-cpp-python).
+
+One ``Llama`` per model configuration per process, shared by every caller under a lock (a llama.cpp
+context is not thread-safe). Prompts are rendered with the model's own chat template and tokenized here,
+so the context-window guard counts exactly what the model will see. llama.cpp keeps the KV cache of the
+previous prompt and only evaluates the new suffix; a RAM cache of saved states extends that to prefixes
+that alternate (a root prompt and its sub-calls).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from deepwell.errors import ContextWindowError, ModelError, OutputError
+from reasoning._models import check_gguf
+from reasoning._tools import parse_tool_reply, tool_choice_schema, tool_prompt
+from reasoning._types import Completion, Message, ToolSpec, Usage
+
+__all__ = ["LlamaCppLLM"]
+
+log = logging.getLogger(__name__)
+
+_TOOL_CALL = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.S)
+
+
+@dataclass
+class _Shared:
+    llama: Any
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    grammars: dict[str, Any] = field(default_factory=dict)
+
+
+_MODELS: dict[tuple[Any, ...], _Shared] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def _load(path: Path, n_ctx: int, n_threads: int, n_batch: int, cache_mb: int, prompt_lookup: int) -> _Shared:
+    key = (str(path), n_ctx, n_threads, n_batch, cache_mb, prompt_lookup)
+    with _MODELS_LOCK:
+        if key in _MODELS:
+            return _MODELS[key]
+        check_gguf(path)
+        try:
+            from llama_cpp import Llama, LlamaRAMCache
+            from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+        except ImportError as exc:
+            raise ModelError(
+                "llama-cpp-python is not installed: pip install llama-cpp-python==0.3.36"
+            ) from exc
+        try:
+            llama = Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                n_batch=n_batch,
+                flash_attn=True,
+                draft_model=LlamaPromptLookupDecoding(num_pred_tokens=prompt_lookup)
+                if prompt_lookup
+                else None,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(
+                f"llama.cpp could not load {path}: {exc}. The file may be corrupt or for an unsupported "
+                "architecture; re-download it or pick another GGUF."
+            ) from exc
+        if cache_mb:
+            llama.set_cache(LlamaRAMCache(capacity_bytes=cache_mb << 20))
+        shared = _Shared(llama)
+        _MODELS[key] = shared
+        return shared
+
+
+class LlamaCppLLM:
+    """A GGUF model run in this process."""
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        n_ctx: int = 8192,
+        n_threads: int | None = None,
+        n_batch: int = 512,
+        cache_mb: int = 256,
+        prompt_lookup: int = 0,
+        name: str | None = None,
+        max_retries: int = 2,
+    ) -> None:
+        path = Path(model_path)
+        self._shared = _load(path, n_ctx, n_threads or os.cpu_count() or 2, n_batch, cache_mb, prompt_lookup)
+        self._llama = self._shared.llama
+        self.name = name or path.name
+        self.path = path
+        self.n_ctx = int(self._llama.n_ctx())
+        self.max_retries = max_retries
+        meta = self._llama.metadata
+        self.template: str | None = meta.get("tokenizer.chat_template")
+        self.metadata = meta
+        eos, bos = self._llama.token_eos(), self._llama.token_bos()
+        self._eos = self._llama._model.token_get_text(eos) if eos != -1 else ""
+        self._bos = self._llama._model.token_get_text(bos) if bos != -1 else ""
+        self._formatter = None
+        if self.template:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            self._formatter = Jinja2ChatFormatter(self.template, eos_token=self._eos, bos_token=self._bos)
+        self.native_tools = bool(self.template and "tools" in self.template and "tool_call" in self.template)
+
+    # prompt building ------------------------------------------------------------------------------
+    def _render(
+        self, messages: list[Message], tools: list[ToolSpec] | None = None
+    ) -> tuple[list[int], list[str]]:
+        if self._formatter is not None:
+            kwargs: dict[str, Any] = {}
+            if tools and self.native_tools:
+                kwargs["tools"] = [
+                    {
+                        "type": "function",
+                        "function": {
+                            "name": t.name,
+                            "description": t.description,
+                            "parameters": t.parameters,
+                        },
+                    }
+                    for t in tools
+                ]
+            res = self._formatter(messages=list(messages), **kwargs)
+            prompt, stop, add_bos = res.prompt, [s for s in res.stop if s], not res.added_special
+        else:  # a base model: a plain transcript
+            prompt = "".join(f"{m['role'].capitalize()}: {m['content']}\n" for m in messages) + "Assistant:"
+            stop, add_bos = ["\nUser:", "\nSystem:"], True
+        tokens = self._llama.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
+        return tokens, stop
+
+    def _guard(self, tokens: list[int], max_tokens: int) -> None:
+        if len(tokens) + max_tokens > self.n_ctx:
+            raise ContextWindowError(
+                f"The prompt is {len(tokens)} tokens and {max_tokens} more were asked for, but {self.name}'s "
+                f"window is {self.n_ctx} tokens. Shorten the input, lower max_tokens, use fit_messages() to "
+                "compress explicitly, or let the RLM (deepwell rlm) read the long context for you."
+            )
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def count_messages(self, messages: list[Message]) -> int:
+        return len(self._render(messages)[0])
+
+    def _grammar(self, schema: dict[str, Any]) -> Any:
+        from llama_cpp import LlamaGrammar
+
+        key = json.dumps(schema, sort_keys=True)
+        g = self._shared.grammars.get(key)
+        if g is None:
+            try:
+                g = LlamaGrammar.from_json_schema(key, verbose=False)
+            except Exception as exc:
+                raise OutputError(f"llama.cpp cannot turn this JSON schema into a grammar: {exc}") from exc
+            self._shared.grammars[key] = g
+        return g
+
+    # generation -------------------------------------------------------------------------------------
+    def _generate(
+        self,
+        tokens: list[int],
+        *,
+        max_tokens: int,
+        temperature: float,
+        seed: int | None,
+        stop: list[str],
+        grammar: Any = None,
+    ) -> tuple[str, str, Usage]:
+        with self._shared.lock:
+            out = self._llama.create_completion(
+                prompt=tokens,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                seed=seed,
+                stop=stop,
+                grammar=grammar,
+            )
+        choice = out["choices"][0]
+        usage = out.get("usage", {})
+        return (
+            choice["text"],
+            choice.get("finish_reason") or "stop",
+            Usage(usage.get("prompt_tokens", len(tokens)), usage.get("completion_tokens", 0)),
+        )
+
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        json_schema: dict[str, Any] | None = None,
+        tools: list[ToolSpec] | None = None,
+    ) -> Completion:
+        t0 = time.perf_counter()
+        if tools:
+            return await self._complete_tools(messages, tools, max_tokens, temperature, seed, t0)
+        tokens, tstop = self._render(messages)
+        self._guard(tokens, max_tokens)
+        grammar = self._grammar(json_schema) if json_schema is not None else None
+        prompt_used = completion_used = 0
+        for attempt in range(self.max_retries + 1):
+            text, finish, usage = await asyncio.to_thread(
+                self._generate,
+                tokens,
+                max_tokens=max_tokens,
+                temperature=temperature if attempt == 0 else max(temperature, 0.3),
+                seed=seed if seed is None else seed + attempt,
+                stop=[*(stop or []), *tstop],
+                grammar=grammar,
+            )
+            prompt_used += usage.prompt_tokens
+            completion_used += usage.completion_tokens
+            if json_schema is None:
+                break
+            problem = _json_problem(text, json_schema)
+            if problem is None:
+                break
+            if attempt == self.max_retries:
+                raise OutputError(
+                    f"{self.name} produced invalid JSON {self.max_retries + 1} times ({problem}). "
+                    + (
+                        "Raise max_tokens: the output was cut off."
+                        if finish == "length"
+                        else "Simplify the schema."
+                    )
+                )
+        return Completion(text, [], finish, Usage(prompt_used, completion_used), time.perf_counter() - t0)
+
+    async def _complete_tools(
+        self,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        max_tokens: int,
+        temperature: float,
+        seed: int | None,
+        t0: float,
+    ) -> Completion:
+        """One tool call or a plain answer; invalid calls are fed back and retried, never returned."""
+        convo = list(messages)
+        if not self.native_tools:
+            convo = [{"role": "system", "content": tool_prompt(tools)}, *convo]
+        schema = tool_choice_schema(tools)
+        grammar = None if self.native_tools else self._grammar(schema)
+        prompt_used = completion_used = 0
+        last_problem = ""
+        for attempt in range(self.max_retries + 1):
+            tokens, tstop = self._render(convo, tools)
+            self._guard(tokens, max_tokens)
+            text, finish, usage = await asyncio.to_thread(
+                self._generate,
+                tokens,
+                max_tokens=max_tokens,
+                temperature=temperature if attempt == 0 else max(temperature, 0.3),
+                seed=seed,
+                stop=tstop,
+                grammar=grammar,
+            )
+            prompt_used += usage.prompt_tokens
+            completion_used += usage.completion_tokens
+            used = Usage(prompt_used, completion_used)
+            if self.native_tools:
+                calls = [m.group(1) for m in _TOOL_CALL.finditer(text)]
+                if not calls:
+                    return Completion(text.strip(), [], finish, used, time.perf_counter() - t0)
+                reply = calls[0]
+            else:
+                reply = text
+            parsed, problem = parse_tool_reply(reply, tools)
+            if problem is None:
+                assert parsed is not None
+                if parsed.name == "answer":
+                    return Completion(
+                        str(parsed.arguments.get("text", "")), [], finish, used, time.perf_counter() - t0
+                    )
+                return Completion("", [parsed], "tool_calls", used, time.perf_counter() - t0)
+            last_problem = problem
+            convo = [
+                *convo,
+                {"role": "assistant", "content": text},
+                {"role": "user", "content": f"Error: {problem} Try again."},
+            ]
+        raise OutputError(
+            f"{self.name} made no valid tool call in {self.max_retries + 1} tries (last: {last_problem})."
+        )
+
+    async def stream(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+    ) -> AsyncIterator[str]:
+        tokens, tstop = self._render(messages)
+        self._guard(tokens, max_tokens)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
+        cancelled = threading.Event()
+
+        def worker() -> None:
+            try:
+                with self._shared.lock:
+                    chunks: Iterator[dict[str, Any]] = self._llama.create_completion(
+                        prompt=tokens,
+                        max_tokens=max_tokens,
+                        temperature=temperature,
+                        seed=seed,
+                        stop=[*(stop or []), *tstop],
+                        stream=True,
+                    )
+                    for chunk in chunks:
+                        if cancelled.is_set():
+                            break
+                        loop.call_soon_threadsafe(queue.put_nowait, chunk["choices"][0]["text"])
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+            except BaseException as exc:  # surfaced to the consumer below
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+
+        thread = threading.Thread(target=worker, daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = await queue.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                if item:
+                    yield item
+        finally:
+            cancelled.set()
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _json_problem(text: str, schema: dict[str, Any]) -> str | None:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"not JSON: {exc.msg}"
+    try:
+        jsonschema.validate(value, schema)
+    except jsonschema.ValidationError as exc:
+        return f"does not match the schema: {exc.message}"
+    return None

@@ -1,0 +1,220 @@
+"""OpenAI-compatible HTTP backend (llama.cpp server, vLLM, Ollama, hosted APIs) over httpx.
+
+Connection pooling, per-request timeouts, bounded retries with exponential backoff on 429/5xx and
+connection failures, and a semaphore so sub-calls fan out to a server pool without overrunning it.
+Every failure ends as an ``LLMConnectionError`` that says what the server did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from deepwell.errors import LLMConnectionError, OutputError
+from reasoning._tools import parse_tool_reply, tool_choice_schema, tool_prompt
+from reasoning._types import Completion, Message, ToolSpec, Usage
+
+__all__ = ["OpenAICompatLLM"]
+
+_RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+
+
+class OpenAICompatLLM:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        model: str = "default",
+        api_key: str | None = None,
+        n_ctx: int = 8192,
+        timeout: float = 120.0,
+        concurrency: int = 4,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        tokenizer: Any = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.name = model
+        self.n_ctx = n_ctx
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self._tokenizer = tokenizer
+        self._sem = asyncio.Semaphore(max(1, concurrency))
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            limits=httpx.Limits(
+                max_connections=max(1, concurrency) * 2, max_keepalive_connections=max(1, concurrency)
+            ),
+            transport=transport,
+        )
+
+    def count_tokens(self, text: str) -> int:
+        """Exact when a local tokenizer (the same GGUF) is configured; otherwise ~3.5 chars per token."""
+        if self._tokenizer is not None:
+            return self._tokenizer(text)
+        return max(1, round(len(text) / 3.5))
+
+    async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        last = ""
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                await asyncio.sleep(self.backoff * 2 ** (attempt - 1) * (0.5 + random.random()))
+            try:
+                async with self._sem:
+                    resp = await self._client.post(path, json=payload)
+            except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError) as exc:
+                last = f"cannot connect ({exc.__class__.__name__})"
+                continue
+            except httpx.TimeoutException:
+                last = "timed out"
+                continue
+            if resp.status_code in _RETRY_STATUS:
+                last = f"HTTP {resp.status_code}: {resp.text[:200]}"
+                continue
+            if resp.status_code >= 400:
+                raise LLMConnectionError(
+                    f"{self.base_url}{path} refused the request: HTTP {resp.status_code} {resp.text[:300]}. "
+                    "Check the model name, API key and request size."
+                )
+            try:
+                data = resp.json()
+                data["choices"][0]
+            except (ValueError, KeyError, IndexError, TypeError):
+                raise LLMConnectionError(
+                    f"{self.base_url}{path} answered with something that is not an OpenAI completion: "
+                    f"{resp.text[:200]!r}. Is DEEPWELL_LLM_BASE_URL an OpenAI-compatible /v1 endpoint?"
+                ) from None
+            return data
+        raise LLMConnectionError(
+            f"The model server at {self.base_url} failed {self.max_retries + 1} times (last: {last}). "
+            "Start it (e.g. python -m llama_cpp.server --model M.gguf) or fix DEEPWELL_LLM_BASE_URL."
+        )
+
+    def _payload(
+        self,
+        messages: list[Message],
+        max_tokens: int,
+        temperature: float,
+        seed: int | None,
+        stop: list[str] | None,
+    ) -> dict[str, Any]:
+        p: dict[str, Any] = {
+            "model": self.name,
+            "messages": list(messages),
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
+        if seed is not None:
+            p["seed"] = seed
+        if stop:
+            p["stop"] = stop
+        return p
+
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        json_schema: dict[str, Any] | None = None,
+        tools: list[ToolSpec] | None = None,
+    ) -> Completion:
+        t0 = time.perf_counter()
+        convo = list(messages)
+        schema = json_schema
+        if tools:
+            convo = [{"role": "system", "content": tool_prompt(tools)}, *convo]
+            schema = tool_choice_schema(tools)
+        prompt_used = completion_used = 0
+        problem = ""
+        for attempt in range(self.max_retries + 1):
+            payload = self._payload(
+                convo, max_tokens, temperature if attempt == 0 else max(0.3, temperature), seed, stop
+            )
+            if schema is not None:
+                # llama.cpp's server reads "schema"; vLLM and OpenAI read "json_schema"
+                payload["response_format"] = {"type": "json_object", "schema": schema}
+            data = await self._post("/chat/completions", payload)
+            choice = data["choices"][0]
+            text = (choice.get("message") or {}).get("content") or ""
+            usage = data.get("usage") or {}
+            prompt_used += int(usage.get("prompt_tokens", 0))
+            completion_used += int(usage.get("completion_tokens", 0))
+            used = Usage(prompt_used, completion_used)
+            finish = choice.get("finish_reason") or "stop"
+            if tools:
+                call, problem_ = parse_tool_reply(text, tools)
+                if call is not None:
+                    if call.name == "answer":
+                        return Completion(
+                            str(call.arguments.get("text", "")), [], finish, used, time.perf_counter() - t0
+                        )
+                    return Completion("", [call], "tool_calls", used, time.perf_counter() - t0)
+                problem = problem_ or ""
+                convo = [
+                    *convo,
+                    {"role": "assistant", "content": text},
+                    {"role": "user", "content": f"Error: {problem}"},
+                ]
+                continue
+            if schema is not None:
+                try:
+                    import jsonschema
+
+                    jsonschema.validate(json.loads(text), schema)
+                except (ValueError, Exception) as exc:
+                    problem = str(exc).splitlines()[0]
+                    continue
+            return Completion(text, [], finish, used, time.perf_counter() - t0)
+        raise OutputError(f"{self.name} gave no valid output in {self.max_retries + 1} tries ({problem}).")
+
+    async def stream(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+    ) -> AsyncIterator[str]:
+        payload = {**self._payload(messages, max_tokens, temperature, seed, stop), "stream": True}
+        try:
+            async with self._sem, self._client.stream("POST", "/chat/completions", json=payload) as resp:
+                if resp.status_code >= 400:
+                    body = (await resp.aread()).decode(errors="replace")[:300]
+                    raise LLMConnectionError(
+                        f"{self.base_url} refused the stream: HTTP {resp.status_code} {body}"
+                    )
+                async for line in resp.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    try:
+                        delta = json.loads(data)["choices"][0].get("delta", {}).get("content")
+                    except (ValueError, KeyError, IndexError) as exc:
+                        raise LLMConnectionError(
+                            f"Malformed stream chunk from {self.base_url}: {data[:120]!r}"
+                        ) from exc
+                    if delta:
+                        yield delta
+        except httpx.HTTPError as exc:
+            raise LLMConnectionError(
+                f"The stream from {self.base_url} broke: {exc.__class__.__name__}. Retry."
+            ) from exc
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
