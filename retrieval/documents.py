@@ -1,0 +1,205 @@
+"""Tools for reading documents far larger than a model's window: size, outline, ranges and grep.
+
+Each function works on a document's extracted text and returns bounded, JSON-ready results, so the MCP
+server and the RLM can both hand them to a model without flooding its window.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import threading
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from deepwell.errors import InputError
+
+__all__ = [
+    "MAX_RANGE_CHARS",
+    "chunk_map",
+    "compile_pattern",
+    "document_info",
+    "grep",
+    "outline",
+    "read_range",
+]
+
+MAX_RANGE_CHARS = 20_000
+MAX_PATTERN_CHARS = 500
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
+# nested quantifiers such as (a+)+ or (a*)* are the classic catastrophic-backtracking shapes
+_NESTED = re.compile(r"\([^)]*[+*][^)]*\)[+*{]")
+
+Counter = Callable[[str], int]
+
+
+def _line_starts(text: str) -> list[int]:
+    return [0, *(m.end() for m in re.finditer("\n", text))]
+
+
+def outline(text: str, max_items: int = 200) -> list[dict[str, Any]]:
+    """Headings with their level, character offset and line number."""
+    starts = _line_starts(text)
+    out = []
+    for m in _HEADING.finditer(text):
+        out.append(
+            {
+                "level": len(m.group(1)),
+                "title": m.group(2).strip(),
+                "char": m.start(),
+                "line": bisect_right(starts, m.start()),
+            }
+        )
+        if len(out) >= max_items:
+            break
+    return out
+
+
+def document_info(text: str, count_tokens: Counter | None = None, preview_chars: int = 300) -> dict[str, Any]:
+    heads = outline(text, max_items=50)
+    return {
+        "chars": len(text),
+        "lines": text.count("\n") + 1 if text else 0,
+        "tokens": count_tokens(text) if count_tokens else None,
+        "headings": len(_HEADING.findall(text)),
+        "outline": heads,
+        "preview": text[:preview_chars],
+    }
+
+
+def read_range(
+    text: str,
+    start: int,
+    end: int | None = None,
+    unit: Literal["chars", "lines", "tokens"] = "chars",
+    token_offsets: Callable[[str], list[tuple[int, int]]] | None = None,
+    max_chars: int = MAX_RANGE_CHARS,
+) -> dict[str, Any]:
+    """A slice of the document by chars, lines (1-based, inclusive) or tokens, capped at ``max_chars``."""
+    if start < 0 or (end is not None and end < start):
+        raise InputError(f"Invalid range {start}..{end}: start must be ≥ 0 and end ≥ start.")
+    if unit == "chars":
+        a, b = start, len(text) if end is None else end
+    elif unit == "lines":
+        starts = _line_starts(text)
+        if start < 1 or start > len(starts):
+            raise InputError(f"Line {start} is out of range: the document has {len(starts)} lines (1-based).")
+        last = len(starts) if end is None else min(end, len(starts))
+        a = starts[start - 1]
+        b = starts[last] - 1 if last < len(starts) else len(text)
+    elif unit == "tokens":
+        if token_offsets is None:
+            raise InputError("Token ranges need a tokenizer; use unit='chars' or 'lines'.")
+        offs = token_offsets(text)
+        if start >= len(offs):
+            raise InputError(f"Token {start} is out of range: the document has {len(offs)} tokens.")
+        last = len(offs) if end is None else min(end, len(offs))
+        a, b = offs[start][0], offs[last - 1][1]
+    else:
+        raise InputError(f"Unknown unit {unit!r}; use chars, lines or tokens.")
+    if a > len(text):
+        raise InputError(f"Start {a} is past the end of the document ({len(text)} characters).")
+    b = min(b, len(text))
+    truncated = b - a > max_chars
+    if truncated:
+        b = a + max_chars
+    return {
+        "start_char": a,
+        "end_char": b,
+        "text": text[a:b],
+        "truncated": truncated,
+        "total_chars": len(text),
+    }
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Abort a regex search that runs too long (main thread only; elsewhere the static checks apply)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def _raise(*_: Any) -> None:
+        raise TimeoutError
+
+    old = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def compile_pattern(pattern: str, ignore_case: bool = True) -> re.Pattern[str]:
+    if not pattern:
+        raise InputError("The pattern is empty.")
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise InputError(f"The pattern is {len(pattern)} characters; keep it under {MAX_PATTERN_CHARS}.")
+    if _NESTED.search(pattern):
+        raise InputError(
+            "The pattern nests quantifiers (like (a+)+), which can take exponential time. Simplify it, "
+            "e.g. a+ instead of (a+)+."
+        )
+    try:
+        return re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+    except re.error as exc:
+        raise InputError(
+            f"Invalid regular expression {pattern!r}: {exc}. Escape special characters with \\."
+        ) from exc
+
+
+def grep(
+    text: str,
+    pattern: str,
+    *,
+    context_lines: int = 1,
+    max_matches: int = 50,
+    ignore_case: bool = True,
+    timeout: float = 2.0,
+) -> dict[str, Any]:
+    """Regex matches with line numbers and surrounding lines; bounded in count, context and time."""
+    rx = compile_pattern(pattern, ignore_case)
+    context_lines = max(0, min(context_lines, 10))
+    max_matches = max(1, min(max_matches, 500))
+    lines = text.split("\n")
+    starts = _line_starts(text)
+    matches: list[dict[str, Any]] = []
+    total = 0
+    try:
+        with _time_limit(timeout):
+            for m in rx.finditer(text):
+                total += 1
+                if len(matches) < max_matches:
+                    ln = bisect_right(starts, m.start())
+                    lo, hi = max(1, ln - context_lines), min(len(lines), ln + context_lines)
+                    matches.append(
+                        {
+                            "line": ln,
+                            "char": m.start(),
+                            "match": m.group(0)[:200],
+                            "context": "\n".join(lines[lo - 1 : hi])[:2000],
+                        }
+                    )
+                if total >= max_matches * 20:
+                    break
+    except TimeoutError:
+        raise InputError(f"The pattern took longer than {timeout:.0f}s; make it more specific.") from None
+    return {"pattern": pattern, "matches": matches, "total": total, "truncated": total > len(matches)}
+
+
+def chunk_map(chunks: list[Any]) -> list[dict[str, Any]]:
+    """Where each indexed chunk sits: ordinal, char span, tokens and heading path (for citations)."""
+    return [
+        {
+            "chunk_id": c.id,
+            "ordinal": c.ordinal,
+            "char_start": c.char_start,
+            "char_end": c.char_end,
+            "tokens": c.token_count,
+            "headings": c.headings,
+        }
+        for c in chunks
+    ]
