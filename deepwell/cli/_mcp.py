@@ -1,9 +1,75 @@
-"""Placeholder module: commands are registered here by the part that owns them."""
+"""``deepwell serve`` (streamable HTTP) and ``deepwell mcp stdio | config | install``."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from deepwell.cli._common import err_console, handle_errors, load_settings, out_console
+
+__all__ = ["register"]
+
+mcp_app = typer.Typer(
+    help="The MCP server: run it over stdio, or set up Claude Desktop.", no_args_is_help=True
+)
+
+
+@mcp_app.command("stdio")
+def stdio() -> None:
+    """Serve MCP over stdin/stdout (what Claude Desktop and the MCP Inspector launch)."""
+    from mcp_servers._run import run_stdio
+
+    run_stdio(load_settings())
+
+
+@mcp_app.command("config")
+@handle_errors
+def config(
+    name: Annotated[str, typer.Option(help="Server name in the client's config.")] = "deepwell",
+) -> None:
+    """Print the claude_desktop_config.json entry for this installation."""
+    from mcp_servers._claude import config_entry
+
+    out_console.print_json(json.dumps(config_entry(load_settings(), name)))
+
+
+@mcp_app.command("install")
+@handle_errors
+def install(
+    client: Annotated[str, typer.Option(help="Only claude-desktop is supported.")] = "claude-desktop",
+    config_path: Annotated[Path | None, typer.Option(help="Config file to edit (default: Claude's).")] = None,
+    name: str = "deepwell",
+) -> None:
+    """Add Deepwell to Claude Desktop's config, keeping every other server (a backup is made first)."""
+    from deepwell.errors import InputError
+    from mcp_servers._claude import install as do_install
+
+    if client != "claude-desktop":
+        raise InputError(f"Unknown client {client!r}; supported: claude-desktop. Use `deepwell mcp config`.")
+    path, backup = do_install(load_settings(), config_path, name)
+    out_console.print(f"Added {name!r} to {path}" + (f" (backup: {backup})" if backup else ""))
+    err_console.print("Restart Claude Desktop to load it.")
+
+
+@handle_errors
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8765).")] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="DEEPWELL_AUTH_TOKEN", help="Require this bearer token.", show_envvar=True),
+    ] = None,
+) -> None:
+    """Serve MCP over streamable HTTP at /mcp, with /health and optional bearer-token auth."""
+    from mcp_servers._run import serve_http
+
+    settings = load_settings(http_host=host, http_port=port)
+    serve_http(settings, settings.http_host, settings.http_port, token or settings.auth_token)
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.add_typer(mcp_app, name="mcp")
+    app.command()(serve)

@@ -32,9 +32,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def llama_server(model_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def llama_server(model_path, tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """The real ``python -m llama_cpp.server`` serving the packaged GGUF on loopback."""
     port = _free_port()
+    log = (tmp_path_factory.mktemp("llama-server") / "server.log").open("wb")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -51,8 +52,8 @@ def llama_server(model_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
             "--model_alias",
             "smollm2",
         ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     url = f"http://127.0.0.1:{port}/v1"
@@ -66,12 +67,14 @@ def llama_server(model_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
             if httpx.get(f"{url}/models", timeout=1).status_code == 200:
                 break
         except httpx.HTTPError:
-            time.sleep(0.3)
+            pass
+        time.sleep(0.3)
     else:
         proc.kill()
         pytest.fail("llama_cpp.server did not start within 90 s")
     yield url
     proc.terminate()
+    log.close()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:

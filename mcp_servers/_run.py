@@ -1,0 +1,68 @@
+"""Running the server: stdio for desktop clients, streamable HTTP (optional bearer token) for the rest."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import sys
+from typing import Any
+
+from deepwell.settings import Settings
+from mcp_servers._server import build_server
+
+__all__ = ["http_app", "run_stdio", "serve_http"]
+
+log = logging.getLogger(__name__)
+
+
+def run_stdio(settings: Settings | None = None) -> None:
+    """Serve over stdin/stdout; every log line goes to stderr so the protocol stream stays clean."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    build_server(settings or Settings()).run("stdio")
+
+
+class _BearerAuth:
+    """Refuse requests without ``Authorization: Bearer <token>``, except the health check."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("path") != "/health":
+            got = dict(scope.get("headers") or []).get(b"authorization", b"")
+            if not hmac.compare_digest(got, self.expected):
+                body = b'{"error": "missing or wrong bearer token; send Authorization: Bearer <token>"}'
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def http_app(settings: Settings, token: str | None = None) -> Any:
+    """The ASGI app: ``/mcp`` (streamable HTTP) and ``/health``."""
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+
+    server = build_server(settings)
+
+    @server.custom_route("/health", methods=["GET"])
+    async def health(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "server": "deepwell"})
+
+    app = server.streamable_http_app(host=settings.http_host)
+    return _BearerAuth(app, token) if token else app
+
+
+def serve_http(settings: Settings, host: str, port: int, token: str | None) -> None:
+    import uvicorn
+
+    app = http_app(settings, token)
+    log.warning("Deepwell MCP on http://%s:%d/mcp%s", host, port, " (bearer token required)" if token else "")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

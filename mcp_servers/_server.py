@@ -1,0 +1,428 @@
+"""Deepwell's MCP server: retrieval, document and agent tools, resources and prompts.
+
+Every tool failure the user can fix comes back as an ``is_error`` result whose message says what to do
+(``ToolError``); the server keeps serving. Models and indexes load on first use and are shared by all
+sessions of one server process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal, ParamSpec, TypeVar
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from deepwell.errors import DeepwellError, InputError
+from deepwell.sdk import Deepwell
+from deepwell.settings import Settings
+from mcp_servers._schemas import (
+    AnswerOut,
+    ChunkOut,
+    ChunksOut,
+    CollectionOut,
+    CollectionsOut,
+    DeleteOut,
+    DocumentInfoOut,
+    DocumentOut,
+    GrepOut,
+    Hit,
+    IngestOut,
+    OutlineOut,
+    RangeOut,
+    SearchOut,
+)
+from retrieval import documents as doctools
+
+__all__ = ["build_server"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+READ_ONLY = ToolAnnotations(
+    readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False
+)
+WRITES = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+DESTRUCTIVE = ToolAnnotations(
+    readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=False
+)
+SLOW_READ = ToolAnnotations(
+    readOnlyHint=True, destructiveHint=False, idempotentHint=False, openWorldHint=False
+)
+
+_INSTRUCTIONS = (
+    "Deepwell searches the user's local document collections. Start with list_collections, then search "
+    "(hybrid by default). Cite results by their citation field. For a long document, use document_info and "
+    "outline first, then read_range or grep to read only what you need. ask answers a question from the "
+    "collection with citations using the local model; rlm_answer handles questions over very long contexts."
+)
+
+
+def _tool_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn Deepwell's user-facing errors into MCP tool errors the model can read and act on."""
+    if asyncio.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def awrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return await fn(*args, **kwargs)  # type: ignore[misc]
+            except DeepwellError as exc:
+                raise ToolError(str(exc)) from exc
+
+        return awrapper  # type: ignore[return-value]
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except DeepwellError as exc:
+            raise ToolError(str(exc)) from exc
+
+    return wrapper
+
+
+def _hit(h: Any) -> Hit:
+    return Hit(**{k: v for k, v in h.to_dict().items() if k != "metadata"}, citation=h.citation)
+
+
+def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
+    """The ``deepwell`` MCP server over one store; pass ``dw`` to share an open SDK object."""
+    dw = dw or Deepwell(settings)
+    server: MCPServer = MCPServer("deepwell", instructions=_INSTRUCTIONS, version="0.1.0")
+    llm_holder: dict[str, Any] = {}
+    llm_lock = asyncio.Lock()
+
+    async def get_llm() -> Any:
+        async with llm_lock:
+            if "llm" not in llm_holder:
+                from reasoning import load_llm
+
+                llm_holder["llm"] = await anyio.to_thread.run_sync(load_llm, settings)
+            return llm_holder["llm"]
+
+    def allowed(path: str) -> Path:
+        p = Path(path).expanduser().resolve()
+        roots = [r.expanduser().resolve() for r in settings.allowed_roots]
+        if not roots:
+            raise InputError(
+                "Ingesting over MCP is off: no allowed roots are configured. Set DEEPWELL_ALLOWED_ROOTS, "
+                "e.g. '[\"/home/me/docs\"]', in the server's environment."
+            )
+        if not any(p == r or p.is_relative_to(r) for r in roots):
+            raise InputError(f"{path} is outside the allowed roots ({', '.join(map(str, roots))}).")
+        return p
+
+    # retrieval -------------------------------------------------------------------------------------
+    @server.tool(annotations=READ_ONLY)
+    @_tool_errors
+    def search(
+        query: Annotated[str, Field(description="What to look for, in natural language or keywords.")],
+        collection: Annotated[
+            str, Field(description="Collection to search; see list_collections.")
+        ] = "default",
+        mode: Annotated[
+            Literal["hybrid", "dense", "keyword"],
+            Field(description="hybrid (best default), dense (meaning), keyword (exact words, names, codes)."),
+        ] = "hybrid",
+        k: Annotated[int, Field(ge=1, le=50, description="How many results.")] = 5,
+        rerank: Annotated[
+            bool, Field(description="Re-score the top results more precisely (slower).")
+        ] = False,
+        filters: Annotated[
+            dict[str, Any] | None,
+            Field(description='Metadata equality filters, e.g. {"type": "md"}; uri/title accept globs.'),
+        ] = None,
+    ) -> SearchOut:
+        """Search a collection; each passage comes with its citation (document, chunk, char span, scores)."""
+        hits = dw.search(query, collection, mode=mode, k=k, rerank=rerank, filters=filters)
+        return SearchOut(query=query, collection=collection, mode=mode, hits=[_hit(h) for h in hits])
+
+    @server.tool(annotations=READ_ONLY)
+    @_tool_errors
+    def list_collections() -> CollectionsOut:
+        """List the collections with their number of documents and chunks."""
+        return CollectionsOut(
+            collections=[
+                CollectionOut(
+                    name=c.name, documents=c.documents, chunks=c.chunks, embedding_model=c.embedding_model
+                )
+                for c in dw.collections()
+            ]
+        )
+
+    @server.tool(annotations=READ_ONLY)
+    @_tool_errors
+    def get_document(
+        collection: str,
+        document: Annotated[str, Field(description="Document id or its exact URI (from search results).")],
+        max_chars: Annotated[int, Field(ge=100, le=doctools.MAX_RANGE_CHARS)] = 8000,
+    ) -> DocumentOut:
+        """Get a document's metadata and the start of its text (use read_range for the rest)."""
+        d = dw.get_document(collection, document)
+        return DocumentOut(
+            id=d.id,
+            uri=d.uri,
+            title=d.title,
+            chars=len(d.text),
+            chunk_count=d.chunk_count,
+            metadata=d.metadata,
+            text=d.text[:max_chars],
+            truncated=len(d.text) > max_chars,
+        )
+
+    @server.tool(annotations=READ_ONLY)
+    @_tool_errors
+    def get_chunk(
+        chunk_id: Annotated[int, Field(description="chunk_id from a search hit.")],
+        neighbours: Annotated[int, Field(ge=0, le=5, description="Chunks before and after to include.")] = 1,
+    ) -> ChunksOut:
+        """Get a chunk with its neighbouring chunks, to read around a search hit."""
+        return ChunksOut(chunks=[ChunkOut(**c.to_dict()) for c in dw.get_chunk(chunk_id, neighbours)])
+
+    @server.tool(annotations=WRITES)
+    @_tool_errors
+    async def ingest(
+        paths: Annotated[list[str], Field(description="Files or directories under the allowed roots.")],
+        ctx: Context,
+        collection: str = "default",
+        include: Annotated[list[str] | None, Field(description="Globs to include, e.g. ['*.md'].")] = None,
+    ) -> IngestOut:
+        """Ingest files into a collection (txt, md, html, pdf). Unchanged files are skipped."""
+        resolved = [allowed(p) for p in paths]
+        loop = asyncio.get_running_loop()
+
+        def progress(item: str, done: int, total: int) -> None:
+            asyncio.run_coroutine_threadsafe(ctx.report_progress(done, total or None, Path(item).name), loop)
+
+        report = await anyio.to_thread.run_sync(
+            functools.partial(dw.ingest, resolved, collection, include=include, progress=progress)
+        )
+        return IngestOut(
+            collection=collection,
+            added=report.added,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            chunks=report.chunks,
+            skipped=[[p, why] for p, why in report.skipped],
+        )
+
+    @server.tool(annotations=DESTRUCTIVE)
+    @_tool_errors
+    def delete_document(
+        collection: str,
+        document: Annotated[str, Field(description="Document id or exact URI.")],
+    ) -> DeleteOut:
+        """Delete a document and its chunks from the collection and every index."""
+        d = dw.get_document(collection, document)
+        dw.delete_document(collection, d.id)
+        return DeleteOut(deleted=True, uri=d.uri)
+
+    # documents ------------------------------------------------------------------------------------
+    @server.tool(annotations=READ_ONLY)
+    @_tool_errors
+    def document_info(collection: str, document: str) -> DocumentInfoOut:
+        """Size (chars, lines, tokens), outline of headings and a preview of a document."""
+        d = dw.get_document(collection, document)
+        info = doctools.document_info(d.text, lambda t: len(dw.embedder.token_offsets(t)))
+        return DocumentInfoOut(id=d.id, uri=d.uri, title=d.title, chunks=d.chunk_count, **info)
+
+    @server.tool(annotations=READ_ONLY)
+    @_tool_errors
+    def read_range(
+        collection: str,
+        document: str,
+        start: Annotated[int, Field(ge=0, description="First char/token (0-based) or line (1-based).")],
+        end: Annotated[
+            int | None, Field(description="End (exclusive for chars/tokens, inclusive for lines).")
+        ] = None,
+        unit: Literal["chars", "lines", "tokens"] = "chars",
+    ) -> RangeOut:
+        """Read part of a document by characters, lines or tokens (at most 20,000 characters per call)."""
+        d = dw.get_document(collection, document)
+        return RangeOut(
+            **doctools.read_range(d.text, start, end, unit, token_offsets=dw.embedder.token_offsets)
+        )
+
+    @server.tool(annotations=READ_ONLY)
+    @_tool_errors
+    def grep(
+        collection: str,
+        document: str,
+        pattern: Annotated[
+            str, Field(description="Python regular expression (case-insensitive by default).")
+        ],
+        context_lines: Annotated[int, Field(ge=0, le=10)] = 1,
+        max_matches: Annotated[int, Field(ge=1, le=200)] = 30,
+        ignore_case: bool = True,
+    ) -> GrepOut:
+        """Find regex matches in a document, with line numbers and surrounding lines."""
+        d = dw.get_document(collection, document)
+        return GrepOut(
+            **doctools.grep(
+                d.text, pattern, context_lines=context_lines, max_matches=max_matches, ignore_case=ignore_case
+            )
+        )
+
+    @server.tool(annotations=READ_ONLY)
+    @_tool_errors
+    def outline(collection: str, document: str) -> OutlineOut:
+        """A document's headings (with line numbers) and its chunk map, to decide what to read."""
+        d = dw.get_document(collection, document)
+        return OutlineOut(
+            outline=doctools.outline(d.text), chunks=doctools.chunk_map(dw.chunks(collection, d.id))[:500]
+        )
+
+    # agent ------------------------------------------------------------------------------------------
+    @server.tool(annotations=SLOW_READ)
+    @_tool_errors
+    async def ask(
+        question: str,
+        ctx: Context,
+        collection: str = "default",
+        k: Annotated[int, Field(ge=1, le=10, description="Passages to read.")] = 4,
+    ) -> AnswerOut:
+        """Answer a question from a collection with the local model, citing the passages used as [n]."""
+        t0 = time.perf_counter()
+        await ctx.report_progress(0, 2, "searching")
+        hits = await anyio.to_thread.run_sync(functools.partial(dw.search, question, collection, k=k))
+        if not hits:
+            return AnswerOut(
+                answer="Nothing in the collection matches the question.", citations=[], seconds=0.0
+            )
+        await ctx.report_progress(1, 2, "reading with the local model")
+        llm = await get_llm()
+        sources = "\n\n".join(f"[{i}] {h.text[:800]}" for i, h in enumerate(hits, 1))
+        reply = await llm.complete(
+            [
+                {
+                    "role": "system",
+                    "content": "Answer from the sources only and cite them as [n]. "
+                    "If they do not say, reply that the sources do not say.",
+                },
+                {"role": "user", "content": f"Sources:\n{sources}\n\nQuestion: {question}"},
+            ],
+            max_tokens=256,
+            temperature=0.0,
+        )
+        await ctx.report_progress(2, 2, "done")
+        cites = [
+            {"n": i, "citation": h.citation, "uri": h.uri, "title": h.title} for i, h in enumerate(hits, 1)
+        ]
+        return AnswerOut(answer=reply.text.strip(), citations=cites, seconds=time.perf_counter() - t0)
+
+    @server.tool(annotations=SLOW_READ)
+    @_tool_errors
+    async def moa_answer(
+        question: str,
+        ctx: Context,
+        collection: str = "default",
+        proposers: Annotated[int, Field(ge=1, le=5, description="How many proposals to aggregate.")] = 3,
+    ) -> AnswerOut:
+        """Mixture-of-Agents: several sampled answers from the local model, reconciled by an aggregator."""
+        from mcp import Client
+
+        from agents import MCPToolBox, MixtureOfAgents
+
+        llm = await get_llm()
+        await ctx.report_progress(0, 1, "proposing and aggregating")
+        async with Client(server) as client:
+            moa = MixtureOfAgents([llm], llm, MCPToolBox(client, allow={"search"}))
+            result = await moa.run(question, collection, n=proposers)
+        await ctx.report_progress(1, 1, "done")
+        return AnswerOut(answer=result.answer, citations=result.citations, seconds=result.seconds)
+
+    _register_rlm(server, settings, dw, get_llm)
+
+    # resources and prompts --------------------------------------------------------------------------
+    @server.resource("deepwell://collections", mime_type="application/json")
+    def collections_resource() -> str:
+        """All collections with their counts."""
+        return json.dumps([c.to_dict() for c in dw.collections()], default=str)
+
+    @server.resource("deepwell://{collection}/documents/{document_id}", mime_type="text/plain")
+    def document_resource(collection: str, document_id: str) -> str:
+        """The full extracted text of a document."""
+        try:
+            return dw.get_document(collection, document_id).text
+        except DeepwellError as exc:
+            from mcp.server.mcpserver.exceptions import ResourceError
+
+            raise ResourceError(str(exc)) from exc
+
+    @server.prompt()
+    def cited_answer(question: str, collection: str = "default") -> str:
+        """Answer a question from a Deepwell collection, with citations."""
+        return (
+            f"Use the deepwell search tool on collection {collection!r} to find passages about: {question}\n"
+            "Read around promising hits with get_chunk. Answer only from what you read, and cite each claim "
+            "with the hit's citation field. If the collection does not contain the answer, say so."
+        )
+
+    @server.prompt()
+    def explore_document(collection: str, document: str) -> str:
+        """Work through a long document without reading it all."""
+        return (
+            f"Call document_info and outline for document {document!r} in collection {collection!r}. "
+            "Decide which sections matter, read them with read_range (by lines), and use grep for exact "
+            "terms. Summarise what you found with line numbers."
+        )
+
+    return server
+
+
+def _register_rlm(server: MCPServer, settings: Settings, dw: Deepwell, get_llm: Callable[[], Any]) -> None:
+    """``rlm_answer``: a Recursive Language Model over a collection or a file, as a long-running tool."""
+    try:
+        import rlm
+    except ImportError:
+        return
+    if not hasattr(rlm, "answer"):
+        return
+
+    @server.tool(annotations=SLOW_READ)
+    @_tool_errors
+    async def rlm_answer(
+        question: str,
+        ctx: Context,
+        collection: Annotated[str | None, Field(description="Answer over this whole collection.")] = None,
+        path: Annotated[str | None, Field(description="Or over one file under the allowed roots.")] = None,
+        mode: Literal["auto", "actions", "code"] = "auto",
+    ) -> AnswerOut:
+        """Answer over a context far larger than the model's window (Recursive Language Model)."""
+        if (collection is None) == (path is None):
+            raise InputError("Pass exactly one of collection or path.")
+        context: Any
+        if collection is not None:
+            context = rlm.CollectionRef(collection)
+        else:
+            p = Path(path or "").expanduser().resolve()
+            roots = [r.expanduser().resolve() for r in settings.allowed_roots]
+            if not any(p.is_relative_to(r) for r in roots):
+                raise InputError(f"{path} is outside the allowed roots; set DEEPWELL_ALLOWED_ROOTS.")
+            context = p
+        loop = asyncio.get_running_loop()
+        steps = {"n": 0}
+
+        def progress(step: dict[str, Any]) -> None:
+            steps["n"] += 1
+            msg = str(step.get("kind", "step"))
+            asyncio.run_coroutine_threadsafe(ctx.report_progress(steps["n"], None, msg), loop)
+
+        result = await rlm.answer(
+            question, context, settings=settings, llm=await get_llm(), mode=mode, progress=progress, dw=dw
+        )
+        return AnswerOut(
+            answer=result.answer,
+            citations=list(getattr(result, "citations", []) or []),
+            seconds=result.seconds,
+            status=result.status,
+            run_id=result.run_id,
+        )
