@@ -1,0 +1,141 @@
+"""Every tool through the SDK's own client, in-process (a real MCP session without a subprocess)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from deepwell.settings import Settings
+from mcp_servers import build_server
+
+
+async def _call(client: Client, name: str, **args):  # type: ignore[no-untyped-def]
+    return await client.call_tool(name, args)
+
+
+async def test_tools_are_listed_with_schemas_and_annotations(loaded: Settings) -> None:
+    async with Client(build_server(loaded)) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    expected = {
+        "search",
+        "list_collections",
+        "get_document",
+        "get_chunk",
+        "ingest",
+        "delete_document",
+        "document_info",
+        "read_range",
+        "grep",
+        "outline",
+        "ask",
+        "moa_answer",
+    }
+    assert expected <= tools.keys()
+    search = tools["search"]
+    assert search.input_schema["properties"]["query"]["description"]
+    assert search.output_schema and "hits" in search.output_schema["properties"]
+    assert search.annotations.read_only_hint is True
+    assert tools["delete_document"].annotations.destructive_hint is True
+
+
+async def test_retrieval_and_document_tools(loaded: Settings) -> None:
+    async with Client(build_server(loaded)) as client:
+        cols = await _call(client, "list_collections")
+        assert cols.structured_content["collections"][0]["documents"] == 2
+
+        r = await _call(client, "search", query="how often are API keys rotated", collection="kb", k=2)
+        assert not r.is_error
+        hit = r.structured_content["hits"][0]
+        assert hit["uri"].endswith("handbook.md") and "#chunk=" in hit["citation"]
+
+        chunk = await _call(client, "get_chunk", chunk_id=hit["chunk_id"], neighbours=1)
+        assert any(c["id"] == hit["chunk_id"] for c in chunk.structured_content["chunks"])
+
+        doc = await _call(client, "get_document", collection="kb", document=hit["uri"])
+        assert "Rotate API keys" in doc.structured_content["text"]
+
+        info = await _call(client, "document_info", collection="kb", document=hit["uri"])
+        assert info.structured_content["tokens"] > 5
+        assert [o["title"] for o in info.structured_content["outline"]] == ["Handbook", "Security", "Leave"]
+
+        rng = await _call(
+            client, "read_range", collection="kb", document=hit["uri"], start=5, end=5, unit="lines"
+        )
+        assert rng.structured_content["text"] == "Rotate API keys every 90 days."
+
+        g = await _call(client, "grep", collection="kb", document=hit["uri"], pattern=r"\d+ days")
+        assert g.structured_content["total"] == 2
+
+        o = await _call(client, "outline", collection="kb", document=hit["uri"])
+        assert o.structured_content["chunks"]
+
+
+async def test_resources_and_prompts(loaded: Settings) -> None:
+    async with Client(build_server(loaded)) as client:
+        cols = await client.read_resource("deepwell://collections")
+        assert '"kb"' in cols.contents[0].text
+        doc = await client.read_resource("deepwell://kb/documents/1")
+        assert "Handbook" in doc.contents[0].text or "Tea" in doc.contents[0].text
+        prompts = {p.name for p in (await client.list_prompts()).prompts}
+        assert {"cited_answer", "explore_document"} <= prompts
+
+
+async def test_ingest_with_progress_and_allowed_roots(
+    settings: Settings, corpus: Path, tmp_path: Path
+) -> None:
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(p: float, total: float | None, message: str | None) -> None:
+        progress.append((p, total, message))
+
+    async with Client(build_server(settings)) as client:
+        r = await client.call_tool(
+            "ingest", {"paths": [str(corpus)], "collection": "new"}, progress_callback=on_progress
+        )
+        assert not r.is_error and r.structured_content["added"] == 2
+        assert progress and progress[-1][0] == 2
+
+        outside = tmp_path / "secret.md"
+        outside.write_text("secret")
+        bad = await _call(client, "ingest", paths=[str(outside)], collection="new")
+        assert bad.is_error and "outside the allowed roots" in bad.content[0].text
+
+        d = await _call(client, "delete_document", collection="new", document=str(corpus / "tea.md"))
+        assert d.structured_content["deleted"]
+        again = await _call(client, "search", query="green tea", collection="new")
+        assert all(not h["uri"].endswith("tea.md") for h in again.structured_content["hits"])
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "message"),
+    [
+        ("search", {"query": "x", "collection": "nope"}, "No collection named 'nope'"),
+        ("search", {"query": "   ", "collection": "kb"}, "empty"),
+        ("search", {"query": "x", "collection": "kb", "k": 500}, "less than or equal to 50"),
+        ("get_document", {"collection": "kb", "document": "missing.md"}, "No document"),
+        ("get_chunk", {"chunk_id": 999999}, "No chunk"),
+        ("grep", {"collection": "kb", "document": "1", "pattern": "(a+)+"}, "nests quantifiers"),
+        ("grep", {"collection": "kb", "document": "1", "pattern": "("}, "Invalid regular expression"),
+        ("read_range", {"collection": "kb", "document": "1", "start": 10**9}, "past the end"),
+    ],
+)
+async def test_bad_input_is_a_tool_error_and_the_server_keeps_serving(
+    loaded: Settings, tool: str, args: dict, message: str
+) -> None:
+    async with Client(build_server(loaded)) as client:
+        r = await client.call_tool(tool, args)
+        assert r.is_error and message in r.content[0].text
+        ok = await _call(client, "list_collections")
+        assert not ok.is_error
+
+
+@pytest.mark.model
+async def test_ask_answers_with_citations_from_the_real_model(loaded: Settings) -> None:
+    async with Client(build_server(loaded)) as client:
+        r = await _call(client, "ask", question="How often must API keys be rotated?", collection="kb", k=2)
+    assert not r.is_error
+    out = r.structured_content
+    assert out["citations"][0]["uri"].endswith("handbook.md")
+    assert out["answer"]
