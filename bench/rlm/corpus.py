@@ -160,9 +160,9 @@ def _stdlib_docstrings() -> Corpus:
         if module_doc := ast.get_docstring(tree):
             sections.append(Section(doc, doc, module_doc))
         for node in tree.body:
-            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-                if (text := ast.get_docstring(node)) and len(text) > 80:
-                    sections.append(Section(doc, node.name, text))
+            is_def = isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            if is_def and (text := ast.get_docstring(node)) and len(text) > 80:
+                sections.append(Section(doc, node.name, text))
     return Corpus("stdlib-docstrings", tuple(sections))
 
 
@@ -178,4 +178,3 @@ def load_corpus(name: str = "python-docs") -> Corpus:
     except KeyError:
         raise ConfigError(f"Unknown corpus {name!r}; use one of {', '.join(CORPORA)}.") from None
     return factory()
-

@@ -1,4 +1,4 @@
-"""Long-context tasks after the RLM paper (Zhang, Kraska & Khattab, arXiv 2512.24601), deterministic from a seed.
+"""Long-context tasks after the RLM paper (Zhang, Kraska & Khattab, arXiv 2512.24601), seeded.
 
 Three kinds, each at any context size (in SmolLM2 tokens, within a few per cent):
 
@@ -82,7 +82,8 @@ def parse_size(text: str) -> int:
 
 # scoring ------------------------------------------------------------------------------------------
 def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"[^\w/.\- ]", " ", text.lower())).strip()
+    """Lower case, punctuation gone except inside names such as ``library/logging.config``."""
+    return " ".join(w.strip("./-") for w in re.sub(r"[^\w/.\-]", " ", text.lower()).split())
 
 
 def score_exact_number(prediction: str, gold: str) -> float:
@@ -183,9 +184,7 @@ def _insert_at_depth(paragraphs: list[str], sentence: str, depth: float) -> tupl
     return text, text.index(sentence)
 
 
-def generate_niah(
-    corpus: Corpus, size: int, n: int, counter: TokenCounter, seed: int = 0
-) -> list[Task]:
+def generate_niah(corpus: Corpus, size: int, n: int, counter: TokenCounter, seed: int = 0) -> list[Task]:
     rng = random.Random(f"niah-{seed}-{size}")
     paras, _ = _take(_paragraphs(_order(corpus, seed)), size - 24, counter)  # a needle is < 24 tokens
     tasks = []
@@ -219,9 +218,7 @@ def _record(rng: random.Random, number: int, label: str, notes: Sequence[str]) -
     )
 
 
-def generate_oolong(
-    corpus: Corpus, size: int, n: int, counter: TokenCounter, seed: int = 0
-) -> list[Task]:
+def generate_oolong(corpus: Corpus, size: int, n: int, counter: TokenCounter, seed: int = 0) -> list[Task]:
     rng = random.Random(f"oolong-{seed}-{size}")
     n_records = max(20, size // 120)
     weights = sorted((rng.uniform(0.3, 3.0) for _ in LABELS), reverse=True)
@@ -257,18 +254,28 @@ def generate_oolong(
         kind = ("count", "most", "least", "count")[i % 4]
         if kind == "most":
             questions.append(
-                ("Among the records, which label is the most common? Answer with the label.",
-                 ranked[0][0], "choice")
+                (
+                    "Among the records, which label is the most common? Answer with the label.",
+                    ranked[0][0],
+                    "choice",
+                )
             )
         elif kind == "least" and unique_least:
             questions.append(
-                ("Among the records, which label is the least common? Answer with the label.", least, "choice")
+                (
+                    "Among the records, which label is the least common? Answer with the label.",
+                    least,
+                    "choice",
+                )
             )
         else:
             label = rng.choice(present)
             questions.append(
-                (f"How many records have the label '{label}'? Answer with a number.", str(counts[label]),
-                 "numeric")
+                (
+                    f"How many records have the label '{label}'? Answer with a number.",
+                    str(counts[label]),
+                    "numeric",
+                )
             )
     preamble = (
         "The text contains records, one per line, of the form 'Record #N | user: ... | date: ... | "
@@ -295,9 +302,7 @@ def _header(section: Section) -> str:
     return f"=== Document: {section.doc} (section: {section.title}) ==="
 
 
-def generate_multidoc(
-    corpus: Corpus, size: int, n: int, counter: TokenCounter, seed: int = 0
-) -> list[Task]:
+def generate_multidoc(corpus: Corpus, size: int, n: int, counter: TokenCounter, seed: int = 0) -> list[Task]:
     rng = random.Random(f"multidoc-{seed}-{size}")
     blocks, _ = _take(
         (f"{_header(s)}\n{s.text}" for s in _order(corpus, seed + 1) if s.text.strip()), size, counter

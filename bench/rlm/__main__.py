@@ -1,0 +1,211 @@
+"""Long-context QA: base model vs plain RAG vs Deepwell's RLM (code, actions) vs the official ``rlms``.
+
+    python -m bench.rlm [--quick] [--sizes 8k,32k,128k,1m] [--per-kind N] [--only base,rag,...] [--json]
+
+Tasks (see ``bench/rlm/tasks.py``) follow the RLM paper: S-NIAH needles, OOLONG-style aggregation over
+labelled records, and multi-document structure questions, cut from the Python 3.11 docs (Debian
+``python3.11-doc``) and sized in SmolLM2 tokens. Every contender uses the same SmolLM2-135M GGUF on the
+same cores, one after another. Prints accuracy (mean score, %) and mean wall time per task for every
+context size and contender, then the same per task kind, and each contender against the peer
+(``rlms``) measured in this run. ``--quick``: 8K and 32K, 2 tasks per kind, 30 s cap per RLM task.
+A contender that cannot run is listed as ``unavailable: <reason>``; a task that fails or passes its
+cap scores 0 and its reason is kept in ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections import defaultdict
+from typing import Any
+
+from bench.rlm.contenders import BaseModel, DeepwellRLM, PlainRAG, Unavailable, _Model
+from bench.rlm.corpus import CORPORA, SmolLM2Tokenizer, load_corpus
+from bench.rlm.peer_rlms import OfficialRLM
+from bench.rlm.tasks import KINDS, Task, build_suite, parse_size, score
+from deepwell.errors import DeepwellError
+
+PEER = "rlms"
+ALL = ("base", "rag", "dw-code", "dw-actions", PEER)
+
+
+def _label(size: int) -> str:
+    return f"{size >> 20}M" if size >= 1 << 20 and size % (1 << 20) == 0 else f"{size >> 10}K"
+
+
+def _contenders(names: list[str], settings: Any, counter: Any, args: argparse.Namespace) -> list[Any]:
+    from reasoning import resolve_model_path
+
+    model = _Model(settings)
+    factories = {
+        "base": lambda: BaseModel(model, counter),
+        "rag": lambda: PlainRAG(model, k=args.rag_k),
+        "dw-code": lambda: DeepwellRLM("code", args.rlm_timeout),
+        "dw-actions": lambda: DeepwellRLM("actions", args.rlm_timeout),
+        PEER: lambda: OfficialRLM(
+            resolve_model_path(settings.llm_model),
+            settings.llm_n_ctx,
+            settings.llm_threads or os.cpu_count() or 2,
+            args.rlm_timeout,
+        ),
+    }
+    return [factories[n]() for n in names]
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from deepwell.settings import Settings
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    settings = Settings()
+    sizes = [parse_size(s) for s in args.sizes.split(",")]
+    t = time.perf_counter()
+    corpus = load_corpus(args.corpus)
+    counter = SmolLM2Tokenizer()
+    tasks = build_suite(corpus, sizes, args.per_kind, counter, seed=args.seed)
+    print(f"built {len(tasks)} tasks from {corpus.name} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+    rows: list[dict[str, Any]] = []
+    status: dict[str, str] = {}
+    for contender in _contenders(args.only.split(","), settings, counter, args):
+        t0 = time.perf_counter()
+        try:
+            contender.prepare()
+        except (Unavailable, DeepwellError) as exc:
+            status[contender.name] = f"unavailable: {exc}"
+            print(f"{contender.name}: unavailable: {exc}", file=sys.stderr)
+            contender.close()
+            continue
+        try:
+            for task in tasks:
+                out = contender.answer(task)
+                got = 0.0 if out.error else score(task, out.answer)
+                rows.append(_row(contender.name, task, out, got))
+                print(
+                    f"{contender.name:>10} {task.id:<16} {got:4.2f} {out.seconds:6.1f}s "
+                    f"{(out.error or repr(out.answer))[:70]}",
+                    file=sys.stderr,
+                )
+        finally:
+            contender.close()
+        status[contender.name] = f"ran in {time.perf_counter() - t0:.0f}s"
+    return {
+        "corpus": corpus.name,
+        "model": settings.llm_model,
+        "sizes": sizes,
+        "per_kind": args.per_kind,
+        "seed": args.seed,
+        "rlm_timeout_s": args.rlm_timeout,
+        "status": status,
+        "summary": _summary(rows),
+        "tasks": [_task_info(t) for t in tasks],
+        "results": rows,
+    }
+
+
+def _row(name: str, task: Task, out: Any, got: float) -> dict[str, Any]:
+    return {
+        "contender": name,
+        "task": task.id,
+        "kind": task.kind,
+        "size": task.size,
+        "score": got,
+        "seconds": round(out.seconds, 3),
+        "answer": out.answer,
+        "gold": task.answer,
+        "error": out.error,
+    }
+
+
+def _task_info(task: Task) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "tokens": task.tokens,
+        "question": task.question,
+        "answer": task.answer,
+        "meta": {k: v for k, v in task.meta.items() if k != "counts"},
+    }
+
+
+def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        groups[(r["contender"], str(r["size"]))].append(r)
+        groups[(r["contender"], r["kind"])].append(r)
+        groups[(r["contender"], "all")].append(r)
+    return {
+        f"{c}|{key}": {
+            "accuracy": 100 * statistics.fmean(r["score"] for r in rs),
+            "seconds": statistics.fmean(r["seconds"] for r in rs),
+            "n": len(rs),
+            "errors": sum(1 for r in rs if r["error"]),
+        }
+        for (c, key), rs in groups.items()
+    }
+
+
+def _print(report: dict[str, Any]) -> None:
+    summary = report["summary"]
+    names = [n for n in ALL if n in report["status"]]
+    keys = [(str(s), _label(s)) for s in report["sizes"]] + [(k, k) for k in KINDS] + [("all", "all")]
+    print(
+        f"RLM benchmark · corpus {report['corpus']} · model {report['model']} · "
+        f"{report['per_kind']} tasks per kind per size · cap {report['rlm_timeout_s']:.0f}s per RLM task"
+    )
+    print("accuracy % / mean seconds per task (errors, incl. timeouts, score 0)")
+    print(f"{'contender':<11}" + "".join(f"{label:>17}" for _, label in keys))
+    for n in names:
+        if n not in {k.split("|")[0] for k in summary}:
+            print(f"{n:<11} {report['status'][n]}")
+            continue
+        cells = []
+        for key, _ in keys:
+            s = summary.get(f"{n}|{key}")
+            err = f" e{s['errors']}" if s and s["errors"] else ""
+            cells.append(f"{s['accuracy']:5.1f} / {s['seconds']:5.1f}s{err}" if s else "-")
+        print(f"{n:<11}" + "".join(f"{c:>17}" for c in cells))
+    peer = summary.get(f"{PEER}|all")
+    if peer:
+        print(f"against the peer ({PEER}, all tasks): accuracy difference in points, time ratio")
+        for n in names:
+            s = summary.get(f"{n}|all")
+            if s and n != PEER:
+                ratio = s["seconds"] / peer["seconds"] if peer["seconds"] else float("nan")
+                print(f"  {n:<11} {s['accuracy'] - peer['accuracy']:+6.1f} pts   {ratio:5.2f}x time")
+    else:
+        print(f"peer {PEER}: {report['status'].get(PEER, 'not run')}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="8K and 32K, 2 tasks per kind, 30 s RLM cap")
+    ap.add_argument("--sizes", help="context sizes in tokens (default 8k,32k,128k,1m)")
+    ap.add_argument("--per-kind", type=int, help="tasks per kind per size (default 2)")
+    ap.add_argument("--only", default=",".join(ALL), help=f"contenders to run, from {','.join(ALL)}")
+    ap.add_argument("--corpus", default="python-docs", choices=sorted(CORPORA))
+    ap.add_argument("--rlm-timeout", type=float, help="wall-clock cap per RLM task, seconds (default 60)")
+    ap.add_argument("--rag-k", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    args.sizes = args.sizes or ("8k,32k" if args.quick else "8k,32k,128k,1m")
+    args.per_kind = args.per_kind or 2
+    args.rlm_timeout = args.rlm_timeout or (30.0 if args.quick else 60.0)
+    unknown = set(args.only.split(",")) - set(ALL)
+    if unknown:
+        ap.error(f"unknown contender(s) {', '.join(sorted(unknown))}; choose from {', '.join(ALL)}")
+    try:
+        report = run(args)
+    except (DeepwellError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        _print(report)
+
+
+if __name__ == "__main__":
+    main()
