@@ -65,7 +65,9 @@ class Retriever:
         reranker: Reranker | None = None,
         max_query_chars: int = 2000,
         dense_backend: str = "faiss",
+        rerank_depth: int = 20,
     ) -> None:
+        self.rerank_depth = rerank_depth
         if dense_backend == "pgvector" and store.pgvector is None:
             raise ConfigError(
                 "DEEPWELL_DENSE_BACKEND=pgvector needs PostgreSQL with the pgvector extension "
@@ -197,7 +199,7 @@ class Retriever:
             order = r.ids.tolist()
             final = {c: float(s) for c, s in zip(r.ids.tolist(), r.scores.tolist(), strict=True)}
         if rerank and order:
-            order, final = self._rerank(q, order, per_stage, top=max(k, 30))
+            order, final = self._rerank(q, order, per_stage, top=self.rerank_depth)
         order = order[:k]
         details = self.store.chunk_details(order)
         hits = []

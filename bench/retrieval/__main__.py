@@ -29,7 +29,6 @@ MODES: list[tuple[str, dict[str, Any]]] = [
     ("hybrid (rrf)", {"mode": "hybrid", "fusion": "rrf"}),
     ("hybrid (weighted 0.7)", {"mode": "hybrid", "fusion": "weighted", "dense_weight": 0.7}),
     ("hybrid (rrf) + rerank", {"mode": "hybrid", "fusion": "rrf", "rerank": True}),
-    ("dense + rerank", {"mode": "dense", "rerank": True}),
 ]
 
 

@@ -1,6 +1,7 @@
 """Long-context QA: base model vs plain RAG vs Deepwell's RLM (code, actions) vs the official ``rlms``.
 
     python -m bench.rlm [--quick] [--sizes 8k,32k,128k,1m] [--per-kind N] [--only base,rag,...] [--json]
+    python -m bench.rlm --table-from report.json
 
 Tasks (see ``bench/rlm/tasks.py``) follow the RLM paper: S-NIAH needles, OOLONG-style aggregation over
 labelled records, and multi-document structure questions, cut from the Python 3.11 docs (Debian
@@ -167,14 +168,15 @@ def _print(report: dict[str, Any]) -> None:
             cells.append(f"{s['accuracy']:5.1f} / {s['seconds']:5.1f}s{err}" if s else "-")
         print(f"{n:<11}" + "".join(f"{c:>17}" for c in cells))
     peer = summary.get(f"{PEER}|all")
-    if peer:
+    others = [n for n in names if n != PEER and f"{n}|all" in summary]
+    if peer and others:
         print(f"against the peer ({PEER}, all tasks): accuracy difference in points, time ratio")
-        for n in names:
-            s = summary.get(f"{n}|all")
-            if s and n != PEER:
+        for n in others:
+            s = summary[f"{n}|all"]
+            if s:
                 ratio = s["seconds"] / peer["seconds"] if peer["seconds"] else float("nan")
                 print(f"  {n:<11} {s['accuracy'] - peer['accuracy']:+6.1f} pts   {ratio:5.2f}x time")
-    else:
+    elif not peer:
         print(f"peer {PEER}: {report['status'].get(PEER, 'not run')}")
 
 
@@ -189,7 +191,12 @@ def main() -> None:
     ap.add_argument("--rag-k", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--table-from", metavar="JSON", help="print the table of a saved --json report and exit")
     args = ap.parse_args()
+    if args.table_from:
+        with open(args.table_from, encoding="utf-8") as f:
+            _print(json.load(f))
+        return
     args.sizes = args.sizes or ("8k,32k" if args.quick else "8k,32k,128k,1m")
     args.per_kind = args.per_kind or 2
     args.rlm_timeout = args.rlm_timeout or (30.0 if args.quick else 60.0)
