@@ -1,0 +1,208 @@
+"""The long context, held outside the model: documents, a keyword index, grep, ranges and structure.
+
+The root model never sees this text; it sees ``describe()`` (size, documents, a preview) and the results of
+bounded tools. Cost grows with what is read: building the index is one pass of tokenising for BM25, and
+every tool returns a few hundred characters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from deepwell.errors import InputError
+from retrieval.documents import compile_pattern
+
+__all__ = ["CollectionRef", "ContextIndex", "Document", "Passage", "load_context"]
+
+_CHUNK_CHARS = 1200
+_HEADER_CANDIDATES = [
+    re.compile(r"^=+ *(?:Document|Doc|File|Section)\s*:?\s*(?P<name>[^=(]+?)\s*(?:\(.*\))?\s*=*\s*$", re.M | re.I),
+    re.compile(r"^#{1,2} +(?P<name>.+?)\s*$", re.M),
+    re.compile(r"^(?:Document|File|Source|Title)\s*:\s*(?P<name>.+?)\s*$", re.M | re.I),
+]
+_FIELD = re.compile(r"(?P<key>[A-Za-z_][\w ]{0,20}?)\s*:\s*(?P<value>[^|;\t]+?)\s*(?=\||;|\t|$)")
+
+
+@dataclass(frozen=True)
+class CollectionRef:
+    """A Deepwell collection used as the context."""
+
+    name: str
+
+
+@dataclass
+class Document:
+    name: str
+    text: str
+    start: int = 0  # offset in the concatenated context
+
+
+@dataclass
+class Passage:
+    doc: str
+    start: int
+    end: int
+    text: str
+    score: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"doc": self.doc, "start": self.start, "end": self.end, "score": round(self.score, 3), "text": self.text}
+
+
+@dataclass
+class ContextIndex:
+    documents: list[Document]
+    text: str = ""
+    _chunks: list[Passage] = field(default_factory=list)
+    _bm25: Any = None
+    segmented: bool = False
+
+    @classmethod
+    def build(cls, documents: list[Document]) -> ContextIndex:
+        if not documents or not any(d.text.strip() for d in documents):
+            raise InputError("The context is empty; pass a file, text or collection with something in it.")
+        segmented = False
+        if len(documents) == 1:
+            documents, segmented = _segment(documents[0].text), True
+            if len(documents) == 1:
+                documents[0].name = "context"
+                segmented = False
+        pos = 0
+        for d in documents:
+            d.start = pos
+            pos += len(d.text) + 2
+        idx = cls(documents=documents, text="\n\n".join(d.text for d in documents), segmented=segmented)
+        idx._index()
+        return idx
+
+    def _index(self) -> None:
+        from retrieval.indexes import _bm25s, tokenize
+
+        for d in self.documents:
+            for a in range(0, max(len(d.text), 1), _CHUNK_CHARS):
+                b = min(len(d.text), a + _CHUNK_CHARS + 200)
+                self._chunks.append(Passage(d.name, d.start + a, d.start + b, d.text[a:b]))
+        bm25s = _bm25s()
+        self._bm25 = bm25s.BM25()
+        self._bm25.index(tokenize([c.text for c in self._chunks]), show_progress=False)
+
+    def describe(self, count_tokens: Any = None, preview_chars: int = 300) -> dict[str, Any]:
+        names = [d.name for d in self.documents]
+        small = count_tokens is not None and len(self.text) < 200_000
+        return {
+            "chars": len(self.text),
+            "tokens": count_tokens(self.text) if small else round(len(self.text) / 4),
+            "documents": len(self.documents),
+            "document_names": names[:20] + (["…"] if len(names) > 20 else []),
+            "structure": "documents detected from header lines" if self.segmented else "as given",
+            "preview": self.text[:preview_chars],
+        }
+
+    def search(self, query: str, k: int = 5) -> list[Passage]:
+        from retrieval.indexes import tokenize
+
+        q = [t for t in tokenize([query])[0] if t in self._bm25.vocab_dict]
+        if not q:
+            return []
+        docs, scores = self._bm25.retrieve([q], k=min(k, len(self._chunks)), show_progress=False, n_threads=1)
+        out = []
+        for i, s in zip(docs[0], scores[0], strict=True):
+            if s > 0:
+                c = self._chunks[int(i)]
+                out.append(Passage(c.doc, c.start, c.end, c.text, float(s)))
+        return out
+
+    def grep(self, pattern: str, max_matches: int = 50, context_chars: int = 80) -> dict[str, Any]:
+        rx = compile_pattern(pattern)
+        matches, total = [], 0
+        starts = np.asarray([d.start for d in self.documents])
+        for m in rx.finditer(self.text):
+            total += 1
+            if len(matches) < max_matches:
+                doc = self.documents[int(np.searchsorted(starts, m.start(), side="right")) - 1]
+                a, b = max(0, m.start() - context_chars), min(len(self.text), m.end() + context_chars)
+                matches.append(
+                    {"doc": doc.name, "char": m.start(), "match": m.group(0)[:200], "context": self.text[a:b]}
+                )
+        return {"pattern": pattern, "total": total, "matches": matches, "truncated": total > len(matches)}
+
+    def docs_matching(self, pattern: str) -> Counter[str]:
+        """How many matches of ``pattern`` each document holds (for 'which/how many documents' questions)."""
+        rx = compile_pattern(pattern)
+        return Counter({d.name: n for d in self.documents if (n := len(rx.findall(d.text)))})
+
+    def read(self, start: int, end: int, max_chars: int = 4000) -> str:
+        if start < 0 or start >= len(self.text):
+            raise InputError(f"Start {start} is outside the context (0..{len(self.text) - 1}).")
+        return self.text[start : min(end, start + max_chars, len(self.text))]
+
+    def outline(self, max_items: int = 100) -> list[dict[str, Any]]:
+        return [{"doc": d.name, "start": d.start, "chars": len(d.text)} for d in self.documents[:max_items]]
+
+    def records(self) -> tuple[list[str], list[dict[str, str]]]:
+        """Lines that look like structured records ('key: value | key: value ...'), parsed.
+
+        Returns (field names, records) for the largest family of lines that share the same keys.
+        """
+        families: dict[tuple[str, ...], list[dict[str, str]]] = {}
+        for line in self.text.split("\n"):
+            if line.count(":") < 2:
+                continue
+            fields = {m.group("key").strip().lower(): m.group("value").strip() for m in _FIELD.finditer(line)}
+            if len(fields) >= 2:
+                families.setdefault(tuple(sorted(fields)), []).append(fields)
+        if not families:
+            return [], []
+        keys, rows = max(families.items(), key=lambda kv: len(kv[1]))
+        return list(keys), rows
+
+
+def _segment(text: str) -> list[Document]:
+    """Split one text into documents at the most frequent kind of header line, if any repeats."""
+    best: list[re.Match[str]] = []
+    for rx in _HEADER_CANDIDATES:
+        found = list(rx.finditer(text))
+        if len(found) >= 2 and len(found) > len(best):
+            best = found
+    if not best:
+        return [Document("context", text)]
+    docs = []
+    if best[0].start() > 0 and text[: best[0].start()].strip():
+        docs.append(Document("(preamble)", text[: best[0].start()]))
+    for i, m in enumerate(best):
+        end = best[i + 1].start() if i + 1 < len(best) else len(text)
+        docs.append(Document(m.group("name").strip(), text[m.start() : end]))
+    return docs
+
+
+def load_context(context: Any, dw: Any = None) -> ContextIndex:
+    """A string, a file path, a list of strings (documents) or a ``CollectionRef``."""
+    if isinstance(context, CollectionRef):
+        if dw is None:
+            raise InputError("A collection context needs the Deepwell store (pass dw=).")
+        docs = [
+            Document(d["uri"], dw.get_document(context.name, d["id"]).text)
+            for d in dw.documents(context.name, limit=100_000)
+        ]
+        return ContextIndex.build(docs)
+    if isinstance(context, Path):
+        try:
+            data = context.read_bytes()
+        except OSError as exc:
+            raise InputError(f"Cannot read the context file {context}: {exc.strerror}.") from exc
+        if b"\x00" in data[:8192]:
+            raise InputError(f"{context} looks binary; the RLM reads text. Extract its text first.")
+        return ContextIndex.build([Document(context.name, data.decode("utf-8", errors="replace"))])
+    if isinstance(context, (list, tuple)):
+        return ContextIndex.build([Document(f"doc{i}", str(t)) for i, t in enumerate(context)])
+    if isinstance(context, str):
+        if "\x00" in context[:8192]:
+            raise InputError("The context looks binary (NUL characters); pass text.")
+        return ContextIndex.build([Document("context", context)])
+    raise InputError(f"Unsupported context type {type(context).__name__}; pass text, a Path, a list or a collection.")

@@ -1,0 +1,105 @@
+"""What code mode and action mode share: tool calls, sub-calls, the root model, budgets, the trajectory."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from deepwell.errors import ContextWindowError, DeepwellError, LLMError
+from rlm._budget import Budget, RLMConfig
+from rlm._context import ContextIndex
+from rlm._tools import ContextTools
+from rlm._trajectory import Trajectory
+
+__all__ = ["Engine"]
+
+
+@dataclass
+class Engine:
+    llm: Any
+    ctx: ContextIndex
+    tools: ContextTools
+    budget: Budget
+    trajectory: Trajectory
+    config: RLMConfig
+    question: str
+    depth: int = 0
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    _sem: asyncio.Semaphore | None = None
+
+    def __post_init__(self) -> None:
+        self._sem = asyncio.Semaphore(self.config.sub_call_concurrency)
+
+    async def tool(self, name: str, parent: int | None = None, **args: Any) -> dict[str, Any]:
+        self.budget.check_time()
+        t = time.perf_counter()
+        try:
+            out = await self.tools.call(name, **args)
+        except DeepwellError as exc:
+            self.trajectory.step("tool", {"tool": name, "args": args, "error": str(exc)}, parent=parent)
+            raise
+        self.trajectory.step(
+            "tool",
+            {"tool": name, "args": args, "result": out},
+            parent=parent,
+            seconds=time.perf_counter() - t,
+        )
+        return out
+
+    async def llm_query(self, prompt: str, parent: int | None = None, max_tokens: int | None = None) -> str:
+        """One sub-call: a fresh model call on a piece of the context, budgeted and recorded."""
+        self.budget.sub_call()
+        assert self._sem is not None
+        async with self._sem:
+            t = time.perf_counter()
+            try:
+                c = await self.llm.complete(
+                    [{"role": "user", "content": prompt}],
+                    max_tokens=max_tokens or self.config.sub_call_max_tokens,
+                    temperature=0.0,
+                )
+            except ContextWindowError as exc:
+                self.trajectory.step("sub_call", {"prompt": prompt[:400], "error": str(exc)}, parent=parent)
+                return f"ERROR: the prompt is too long for one sub-call ({exc}). Pass a smaller piece."
+            except LLMError as exc:
+                self.trajectory.step("sub_call", {"prompt": prompt[:400], "error": str(exc)}, parent=parent)
+                return f"ERROR: the sub-call failed: {exc}"
+        self.budget.spend(c.usage.prompt_tokens + c.usage.completion_tokens)
+        self.trajectory.step(
+            "sub_call",
+            {"prompt": prompt, "answer": c.text, "tokens": c.usage.prompt_tokens + c.usage.completion_tokens},
+            parent=parent,
+            seconds=time.perf_counter() - t,
+        )
+        return c.text.strip()
+
+    async def llm_query_batched(self, prompts: list[str], parent: int | None = None) -> list[str]:
+        prompts = [str(p) for p in prompts][: max(0, self.config.max_sub_calls - self.budget.sub_calls)]
+        return list(await asyncio.gather(*(self.llm_query(p, parent) for p in prompts)))
+
+    async def root(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        json_schema: dict[str, Any] | None = None,
+        parent: int | None = None,
+    ) -> str:
+        self.budget.iteration()
+        t = time.perf_counter()
+        c = await self.llm.complete(
+            messages, max_tokens=self.config.root_max_tokens, temperature=0.0, json_schema=json_schema
+        )
+        self.budget.spend(c.usage.prompt_tokens + c.usage.completion_tokens)
+        self.trajectory.step(
+            "root",
+            {
+                "output": c.text,
+                "prompt_tokens": c.usage.prompt_tokens,
+                "completion_tokens": c.usage.completion_tokens,
+            },
+            parent=parent,
+            seconds=time.perf_counter() - t,
+        )
+        return c.text

@@ -1,0 +1,221 @@
+"""Running a Recursive Language Model: pick the mode, hold the budgets, record the trajectory, answer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from deepwell.errors import BudgetExceeded, DeepwellError, InputError
+from deepwell.settings import Settings
+from rlm._budget import Budget, RLMConfig
+from rlm._context import CollectionRef, ContextIndex, load_context
+from rlm._engine import Engine
+from rlm._modes import run_actions, run_code
+from rlm._strategies import Found
+from rlm._tools import ContextTools, build_context_server
+from rlm._trajectory import Trajectory
+
+__all__ = ["RLM", "RLMResult", "answer", "answer_async"]
+
+Mode = Literal["auto", "code", "actions", "plain"]
+_PROBES: dict[str, bool] = {}
+
+
+@dataclass
+class RLMResult:
+    answer: str
+    status: str  # answered | not_found | budget_exhausted:<which> | error
+    run_id: str
+    mode: str
+    seconds: float
+    steps: int
+    usage: dict[str, int] = field(default_factory=dict)
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    how: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class RLM:
+    """A persistent session: the context is loaded and indexed once; follow-up questions reuse it."""
+
+    def __init__(
+        self,
+        context: Any,
+        *,
+        settings: Settings | None = None,
+        llm: Any = None,
+        dw: Any = None,
+        config: RLMConfig | None = None,
+        tools: dict[str, Callable[..., Any]] | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self._dw = dw
+        self._llm = llm
+        self.config = config or RLMConfig()
+        self.user_tools = tools or {}
+        self._collection = context if isinstance(context, CollectionRef) else None
+        if isinstance(context, str) and len(context) < 4096 and "\n" not in context and Path(context).is_file():
+            context = Path(context)
+        self.ctx: ContextIndex = load_context(context, self._store_owner())
+        self.history: list[tuple[str, str]] = []
+
+    def _store_owner(self) -> Any:
+        if self._dw is None:
+            from deepwell.sdk import Deepwell
+
+            self._dw = Deepwell(self.settings)
+        return self._dw
+
+    @property
+    def llm(self) -> Any:
+        if self._llm is None:
+            from reasoning import load_llm
+
+            self._llm = load_llm(self.settings)
+        return self._llm
+
+    async def ask(
+        self,
+        question: str,
+        *,
+        mode: Mode = "auto",
+        progress: Callable[[dict[str, Any]], None] | None = None,
+        depth: int = 0,
+    ) -> RLMResult:
+        if not question or not question.strip():
+            raise InputError("The question is empty.")
+        dw = self._store_owner()
+        llm = self.llm
+        follow_up = "\n".join(f"Earlier: {q} -> {a}" for q, a in self.history[-3:])
+        full_q = question if not follow_up else f"{question}\n({follow_up})"
+        chosen = await self._choose_mode(mode, llm)
+        traj = Trajectory(
+            dw.store.runs,
+            question,
+            {"mode": chosen, "context": self.ctx.describe(), "model": getattr(llm, "name", "?"), "depth": depth},
+            progress,
+        )
+        budget = Budget(self.config)
+        server = build_context_server(self.ctx, self._collection, dw)
+        status, text, how, evidence = "error", "", "", []
+        try:
+            async with ContextTools(server) as tools:
+                engine = Engine(llm, self.ctx, tools, budget, traj, self.config, question, depth)
+                found: Found | None
+                if chosen == "plain":
+                    found = await _plain(engine)
+                elif chosen == "code":
+                    found = await asyncio.wait_for(run_code(engine, self.user_tools), self.config.max_seconds)
+                else:
+                    found = await asyncio.wait_for(run_actions(engine), self.config.max_seconds)
+                if found is None:
+                    status, text = "not_found", "The context does not appear to contain the answer."
+                else:
+                    status, text, how, evidence = "answered", found.answer, found.how, found.evidence
+        except BudgetExceeded as exc:
+            status = f"budget_exhausted:{exc.budget}"
+            text = f"Stopped: {exc}. No verified answer was found within the budget."
+        except TimeoutError:
+            status, text = "budget_exhausted:time", f"Stopped: the {self.config.max_seconds:.0f}s time budget ran out."
+        except DeepwellError as exc:
+            status, text = "error", f"The run failed: {exc}"
+        usage = {"sub_calls": budget.sub_calls, "iterations": budget.iterations, "tokens": budget.tokens}
+        traj.step("final", {"status": status, "answer": text, "how": how})
+        traj.finish(status, text, {"usage": usage, "seconds": budget.seconds()})
+        if status == "answered":
+            self.history.append((question, text))
+        del full_q
+        return RLMResult(text, status, traj.run_id, chosen, budget.seconds(), traj.count, usage, evidence, how)
+
+    async def _choose_mode(self, mode: Mode, llm: Any) -> str:
+        if mode != "auto":
+            return mode
+        window = getattr(llm, "n_ctx", 8192)
+        if len(self.ctx.text) < 3 * window and llm.count_tokens(self.ctx.text) + 600 < window:
+            return "plain"  # the paper: on short inputs the base model beats the RLM
+        name = getattr(llm, "name", "?")
+        if name not in _PROBES:
+            _PROBES[name] = await _can_code(llm)
+        return "code" if _PROBES[name] else "actions"
+
+    def close(self) -> None:
+        if self._dw is not None:
+            self._dw.close()
+
+
+async def _plain(e: Engine) -> Found | None:
+    text = await e.root(
+        [
+            {"role": "system", "content": "Answer the question from the text. If it does not say, reply NONE."},
+            {"role": "user", "content": f"Text:\n{e.ctx.text}\n\nQuestion: {e.question}"},
+        ]
+    )
+    return None if not text.strip() or "NONE" in text.upper() else Found(text.strip(), [], "plain model, whole text")
+
+
+async def _can_code(llm: Any) -> bool:
+    """A quick capability probe: can the model write a code block that computes something?"""
+    from rlm.sandbox import ProcessSandbox, SandboxLimits
+
+    try:
+        c = await llm.complete(
+            [{"role": "user", "content": "Write a ```python block that prints the sum of the numbers 17 and 25."}],
+            max_tokens=60,
+        )
+        import re
+
+        m = re.search(r"```(?:python|py|repl)?\s*\n(.*?)```", c.text, re.S)
+        if not m:
+            return False
+        async with ProcessSandbox(SandboxLimits(wall_seconds=5)) as box:
+            r = await box.execute(m.group(1))
+        return r.ok and "42" in r.stdout
+    except Exception:
+        return False
+
+
+async def _nested(e: Engine, question: str, text: str) -> str:
+    """``rlm_query``: a recursive RLM on a piece of the context, one level deeper."""
+    sub = RLM(text, settings=None, llm=e.llm, dw=None, config=e.config)
+    sub._dw = None
+    try:
+        r = await sub.ask(question, mode="actions", depth=e.depth + 1)
+        return r.answer
+    finally:
+        sub.close()
+
+
+async def answer_async(
+    question: str,
+    context: Any,
+    *,
+    settings: Settings | None = None,
+    llm: Any = None,
+    mode: Mode = "auto",
+    config: RLMConfig | None = None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    dw: Any = None,
+    max_seconds: float | None = None,
+) -> RLMResult:
+    cfg = config or RLMConfig()
+    if max_seconds is not None:
+        cfg.max_seconds = max_seconds
+    session = RLM(context, settings=settings, llm=llm, dw=dw, config=cfg)
+    t = time.perf_counter()
+    try:
+        return await session.ask(question, mode=mode, progress=progress)
+    finally:
+        if dw is None:
+            session.close()
+        del t
+
+
+def answer(question: str, context: Any, **kwargs: Any) -> RLMResult:
+    """Blocking form of :func:`answer_async` for scripts and the SDK."""
+    return asyncio.run(answer_async(question, context, **kwargs))

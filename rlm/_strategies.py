@@ -1,0 +1,233 @@
+"""Built-in strategies: the wide work is done by search, grep and counting; the model reads candidates.
+
+Each returns a ``Found`` (answer + evidence) or ``None`` when it does not apply or finds nothing. An answer
+that the model gives is only accepted if it can be found in the text it was given (no invention).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rlm._engine import Engine
+
+__all__ = ["STRATEGIES", "Found", "route"]
+
+_STOP = set(
+    ["a", "an", "the", "of", "for", "to", "in", "on", "at", "by", "is", "are", "was", "were", "be", "been", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "does", "do", "did", "with", "from", "that", "this", "these", "those", "it", "its", "as", "and", "or", "not", "no", "mentioned", "text", "context", "answer", "please", "give", "tell", "me", "find", "number", "word", "words", "many", "much", "record", "records", "document", "documents", "section", "sections"]
+)
+_SENT = re.compile(r"(?<=[.!?])\s+|\n+")
+_NUM = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+@dataclass
+class Found:
+    answer: str
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    how: str = ""
+
+
+def _quoted(q: str) -> list[str]:
+    return [a or b for a, b in re.findall(r"'([^']{2,60})'|\"([^\"]{2,60})\"", q)]
+
+
+def _anchors(q: str) -> list[str]:
+    """Distinctive terms of the question: quoted phrases, hyphenated or CamelCase words, numbers, rare words."""
+    out = _quoted(q)
+    out += re.findall(r"\b[\w]+(?:-[\w]+)+\b", q)
+    out += [w for w in re.findall(r"\b[A-Za-z][\w]*\b", q) if w.lower() not in _STOP and len(w) > 3]
+    seen: set[str] = set()
+    return [a for a in out if not (a.lower() in seen or seen.add(a.lower()))]
+
+
+def _sentence_score(sentence: str, anchors: list[str]) -> float:
+    s = sentence.lower()
+    score = 0.0
+    for i, a in enumerate(anchors):
+        if a.lower() in s:
+            score += 3.0 if ("-" in a or " " in a) else 1.0 / (1 + 0.1 * i)
+    return score
+
+
+async def retrieve_then_verify(e: Engine, question: str) -> Found | None:
+    """Needle questions: search and grep for the question's anchors, read candidate sentences, verify."""
+    step = e.trajectory.step("strategy", {"name": "retrieve_then_verify"})
+    anchors = _anchors(question)
+    passages = (await e.tool("search", parent=step, query=question, k=e.config.candidates))["passages"]
+    for a in [x for x in anchors if "-" in x or " " in x][:3]:
+        g = await e.tool("grep", parent=step, pattern=re.escape(a), max_matches=5)
+        passages += [{"doc": m["doc"], "text": m["context"]} for m in g["matches"]]
+    sentences: list[tuple[float, str, str]] = []
+    for p in passages:
+        for s in _SENT.split(p["text"]):
+            s = s.strip()
+            if 8 < len(s) < 600:
+                sentences.append((_sentence_score(s, anchors), s, p["doc"]))
+    sentences.sort(key=lambda x: -x[0])
+    top = []
+    for sc, s, d in sentences:
+        if sc > 0 and s not in [t[1] for t in top]:
+            top.append((sc, s, d))
+        if len(top) >= 3:
+            break
+    if not top:
+        return None
+    prompts = [
+        f"Sentence: {s}\nQuestion: {question}\nCopy the exact answer from the sentence. If the sentence does not "
+        "answer the question, reply NONE.\nAnswer:"
+        for _, s, _ in top
+    ]
+    replies = await e.llm_query_batched(prompts, parent=step)
+    for (_, s, d), reply in zip(top, replies, strict=False):
+        r = reply.strip().strip(".").strip()
+        if r and "NONE" not in r.upper() and r.lower() in s.lower():
+            return Found(
+                r, [{"doc": d, "text": s}], "model read the best sentence; answer verified in the text"
+            )
+    wants_number = re.search(r"\b(number|how many|how much|what year|count|amount)\b", question, re.I)
+    if wants_number:
+        best = top[0][1]
+        anchor_pos = max((best.lower().find(a.lower()) for a in anchors), default=-1)
+        nums = [(m.start(), m.group(0)) for m in _NUM.finditer(best)]
+        after = [n for pos, n in nums if pos > anchor_pos] or [n for _, n in nums]
+        if after:
+            return Found(
+                after[0], [{"doc": top[0][2], "text": best}], "number taken from the best-matching sentence"
+            )
+    return None
+
+
+_OPS = [
+    ("most", re.compile(r"\bmost (common|frequent|often|popular)\b|\bmajority\b", re.I)),
+    ("least", re.compile(r"\b(least (common|frequent|often)|fewest|rarest)\b", re.I)),
+    ("count", re.compile(r"\bhow many\b|\bnumber of\b|\bcount\b", re.I)),
+]
+
+
+async def extract_then_count(e: Engine, question: str) -> Found | None:
+    """Aggregation over records: parse every record, then count or compare deterministically."""
+    step = e.trajectory.step("strategy", {"name": "extract_then_count"})
+    rec = await e.tool("records", parent=step)
+    fields, rows = rec["fields"], rec["records"]
+    if len(rows) < 2:
+        return None
+    op = next((name for name, rx in _OPS if rx.search(question)), None)
+    ql = question.lower()
+    mentioned = [f for f in fields if re.search(rf"\b{re.escape(f)}\b", ql)]
+    values = {f: Counter(r.get(f, "").lower() for r in rows) for f in fields}
+    target = None
+    for q in _quoted(question):
+        for f in fields:
+            if q.lower() in values[f]:
+                target = (f, q.lower())
+    if target is None:
+        for f in mentioned or fields:
+            hits = [v for v in values[f] if v and re.search(rf"\b{re.escape(v)}\b", ql)]
+            if len(hits) == 1:
+                target = (f, hits[0])
+                break
+    if op is None:
+        return None
+    field_ = (mentioned or ([target[0]] if target else []) or [None])[0]
+    if op == "count":
+        if target is None:
+            ans, how = str(len(rows)), f"counted all {len(rows)} records"
+        else:
+            n = values[target[0]][target[1]]
+            ans, how = str(n), f"counted records with {target[0]} = {target[1]}"
+        e.trajectory.step("reduce", {"operation": "count", "target": target, "result": ans}, parent=step)
+        return Found(ans, [{"counts": dict(values[target[0]]) if target else {"records": len(rows)}}], how)
+    if field_ is None:
+        return None
+    counts = values[field_]
+    ordered = counts.most_common()
+    pick = ordered[0] if op == "most" else ordered[-1]
+    ties = [v for v, c in ordered if c == pick[1]]
+    ans = pick[0] if len(ties) == 1 else " / ".join(ties)
+    e.trajectory.step(
+        "reduce", {"operation": op, "field": field_, "counts": dict(counts), "result": ans}, parent=step
+    )
+    return Found(ans, [{"counts": dict(counts)}], f"{op} common {field_} over {len(rows)} records")
+
+
+async def locate_in_structure(e: Engine, question: str) -> Found | None:
+    """'Which document mentions X' / 'in how many documents does X appear': grep, then group by document."""
+    step = e.trajectory.step("strategy", {"name": "locate_in_structure"})
+    if len(e.ctx.documents) < 2:
+        return None
+    terms = _quoted(question) or [a for a in _anchors(question) if a.lower() not in _STOP][:1]
+    if not terms:
+        return None
+    term = terms[0]
+    found = await e.tool("documents_matching", parent=step, pattern=rf"\b{re.escape(term)}\b")
+    docs = found["documents"]
+    if not docs:
+        return Found(f"No document mentions '{term}'.", [], "grep found no match")
+    if re.search(r"\bhow many\b|\bnumber of\b", question, re.I):
+        return Found(str(len(docs)), [{"documents": docs}], f"'{term}' occurs in {len(docs)} documents")
+    best = max(docs.items(), key=lambda kv: kv[1])
+    return Found(best[0], [{"documents": docs}], f"'{term}' occurs in {', '.join(list(docs)[:5])}")
+
+
+async def map_reduce(e: Engine, question: str) -> Found | None:
+    """Summaries and open questions: notes from the most relevant pieces, then one combining call."""
+    step = e.trajectory.step("strategy", {"name": "map_reduce"})
+    passages = (await e.tool("search", parent=step, query=question, k=e.config.candidates))["passages"]
+    if not passages:
+        spread = e.ctx.outline(max_items=e.config.candidates)
+        passages = [{"doc": d["doc"], "text": e.ctx.read(d["start"], d["start"] + 1200)} for d in spread]
+    notes = await e.llm_query_batched(
+        [
+            f"Passage: {p['text'][:1200]}\n\nWrite one short note on what this passage says about: {question}\n"
+            "If it says nothing about it, reply NONE."
+            for p in passages
+        ],
+        parent=step,
+    )
+    useful = [n for n in notes if n and "NONE" not in n.upper()]
+    if not useful:
+        return None
+    combined = await e.llm_query(
+        "Notes:\n" + "\n".join(f"- {n}" for n in useful) + f"\n\nUsing only these notes, answer: {question}",
+        parent=step,
+        max_tokens=e.config.root_max_tokens,
+    )
+    return Found(
+        combined, [{"doc": p["doc"], "text": p["text"][:300]} for p in passages[:3]], "map-reduce over notes"
+    )
+
+
+Strategy = Callable[[Engine, str], Awaitable[Found | None]]
+STRATEGIES: dict[str, Strategy] = {
+    "retrieve_then_verify": retrieve_then_verify,
+    "extract_then_count": extract_then_count,
+    "locate_in_structure": locate_in_structure,
+    "map_reduce": map_reduce,
+}
+
+
+def route(question: str, ctx: Any) -> list[str]:
+    """Strategies to try, most fitting first, from the question's wording and the context's shape."""
+    q = question.lower()
+    order: list[str] = []
+    structure_q = re.search(
+        r"\bwhich (document|section|file|chapter|release|page)|how many (different )?(documents|sections|files)|in how many",
+        q,
+    )
+    aggregate_q = re.search(
+        r"most common|least common|most frequent|least frequent|how many (records|entries|rows|items|times)|number of (records|entries)",
+        q,
+    )
+    if aggregate_q:
+        order.append("extract_then_count")
+    if structure_q and len(ctx.documents) > 1:
+        order.append("locate_in_structure")
+    if re.search(r"\bsummar|overview|main (points|ideas)|what is .* about\b", q):
+        order.append("map_reduce")
+    for name in ("retrieve_then_verify", "extract_then_count", "map_reduce"):
+        if name not in order:
+            order.append(name)
+    return order
