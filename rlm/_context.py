@@ -22,7 +22,9 @@ __all__ = ["CollectionRef", "ContextIndex", "Document", "Passage", "load_context
 
 _CHUNK_CHARS = 1200
 _HEADER_CANDIDATES = [
-    re.compile(r"^=+ *(?:Document|Doc|File|Section)\s*:?\s*(?P<name>[^=(]+?)\s*(?:\(.*\))?\s*=*\s*$", re.M | re.I),
+    re.compile(
+        r"^=+ *(?:Document|Doc|File|Section)\s*:?\s*(?P<name>[^=(]+?)\s*(?:\(.*\))?\s*=*\s*$", re.M | re.I
+    ),
     re.compile(r"^#{1,2} +(?P<name>.+?)\s*$", re.M),
     re.compile(r"^(?:Document|File|Source|Title)\s*:\s*(?P<name>.+?)\s*$", re.M | re.I),
 ]
@@ -52,7 +54,13 @@ class Passage:
     score: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"doc": self.doc, "start": self.start, "end": self.end, "score": round(self.score, 3), "text": self.text}
+        return {
+            "doc": self.doc,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 3),
+            "text": self.text,
+        }
 
 
 @dataclass
@@ -205,4 +213,6 @@ def load_context(context: Any, dw: Any = None) -> ContextIndex:
         if "\x00" in context[:8192]:
             raise InputError("The context looks binary (NUL characters); pass text.")
         return ContextIndex.build([Document("context", context)])
-    raise InputError(f"Unsupported context type {type(context).__name__}; pass text, a Path, a list or a collection.")
+    raise InputError(
+        f"Unsupported context type {type(context).__name__}; pass text, a Path, a list or a collection."
+    )

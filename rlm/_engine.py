@@ -75,9 +75,11 @@ class Engine:
         )
         return c.text.strip()
 
-    async def llm_query_batched(self, prompts: list[str], parent: int | None = None) -> list[str]:
+    async def llm_query_batched(
+        self, prompts: list[str], parent: int | None = None, max_tokens: int | None = None
+    ) -> list[str]:
         prompts = [str(p) for p in prompts][: max(0, self.config.max_sub_calls - self.budget.sub_calls)]
-        return list(await asyncio.gather(*(self.llm_query(p, parent) for p in prompts)))
+        return list(await asyncio.gather(*(self.llm_query(p, parent, max_tokens) for p in prompts)))
 
     async def root(
         self,

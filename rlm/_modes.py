@@ -37,7 +37,9 @@ def _clip(text: str, n: int) -> str:
 
 def _valid_answer(answer: str, question: str) -> bool:
     a = answer.strip()
-    return bool(a) and a.lower() != question.strip().lower() and a.upper() not in {"NONE", "N/A", "UNKNOWN", "?"}
+    return (
+        bool(a) and a.lower() != question.strip().lower() and a.upper() not in {"NONE", "N/A", "UNKNOWN", "?"}
+    )
 
 
 async def run_actions(e: Engine) -> Found | None:
@@ -58,7 +60,10 @@ async def run_actions(e: Engine) -> Found | None:
         desc = json.dumps(e.ctx.describe(), ensure_ascii=False)[:600]
         messages = [
             {"role": "system", "content": _ACTION_SYSTEM},
-            {"role": "user", "content": f"Text: {desc}\nQuestion: {e.question}\n" + "\n".join(observations[-3:])},
+            {
+                "role": "user",
+                "content": f"Text: {desc}\nQuestion: {e.question}\n" + "\n".join(observations[-3:]),
+            },
         ]
         raw = await e.root(messages, json_schema=_ACTION_SCHEMA)
         try:
@@ -71,21 +76,32 @@ async def run_actions(e: Engine) -> Found | None:
         step = e.trajectory.step("action", {"action": kind, "argument": arg})
         try:
             if kind == "answer":
-                if _valid_answer(arg, e.question):
-                    return Found(arg, [], "answered by the root model")
+                if _valid_answer(arg, e.question) and any(arg.lower() in o.lower() for o in observations):
+                    return Found(arg, [], "answered by the root model from what it read")
                 e.budget.error()
-                observations.append("Result: an empty answer is not accepted.")
+                observations.append("Result: not accepted: the answer must come from a result above.")
             elif kind == "search":
                 ps = (await e.tool("search", parent=step, query=arg or e.question, k=3))["passages"]
-                observations.append("Result: " + _clip(" | ".join(p["text"][:300] for p in ps), e.config.observation_chars))
+                observations.append(
+                    "Result: " + _clip(" | ".join(p["text"][:300] for p in ps), e.config.observation_chars)
+                )
             elif kind == "grep":
                 g = await e.tool("grep", parent=step, pattern=arg or ".", max_matches=5)
-                observations.append(f"Result: {g['total']} matches: " + _clip(" | ".join(m["context"] for m in g["matches"]), e.config.observation_chars))
+                observations.append(
+                    f"Result: {g['total']} matches: "
+                    + _clip(" | ".join(m["context"] for m in g["matches"]), e.config.observation_chars)
+                )
             elif kind == "read":
                 start = int(re.sub(r"\D", "", arg) or 0)
-                observations.append("Result: " + _clip(e.ctx.read(start, start + 1500), e.config.observation_chars))
+                observations.append(
+                    "Result: " + _clip(e.ctx.read(start, start + 1500), e.config.observation_chars)
+                )
             elif kind == "strategy":
-                name = arg if arg in STRATEGIES else next((n for n in STRATEGIES if n not in tried), "map_reduce")
+                name = (
+                    arg
+                    if arg in STRATEGIES
+                    else next((n for n in STRATEGIES if n not in tried), "map_reduce")
+                )
                 tried.add(name)
                 found = await STRATEGIES[name](e, e.question)
                 if found and _valid_answer(found.answer, e.question):
@@ -143,11 +159,19 @@ async def run_code(e: Engine, user_tools: dict[str, Any] | None = None) -> Found
         return await _nested(e, question, text)
 
     host = {
-        "search": search, "grep": grep, "read_range": read_range, "outline": outline, "records": records,
-        "llm_query": llm_query, "llm_query_batched": llm_query_batched, "rlm_query": rlm_query,
+        "search": search,
+        "grep": grep,
+        "read_range": read_range,
+        "outline": outline,
+        "records": records,
+        "llm_query": llm_query,
+        "llm_query_batched": llm_query_batched,
+        "rlm_query": rlm_query,
         **(user_tools or {}),
     }
-    limits = SandboxLimits(wall_seconds=min(60.0, e.config.max_seconds), max_output_chars=e.config.observation_chars)
+    limits = SandboxLimits(
+        wall_seconds=min(60.0, e.config.max_seconds), max_output_chars=e.config.observation_chars
+    )
     desc = json.dumps(e.ctx.describe(), ensure_ascii=False)[:800]
     history: list[dict[str, str]] = [
         {"role": "system", "content": _CODE_SYSTEM},
@@ -161,7 +185,9 @@ async def run_code(e: Engine, user_tools: dict[str, Any] | None = None) -> Found
             blocks = _FENCE.findall(out)
             if not blocks:
                 e.budget.error()
-                history.append({"role": "user", "content": "Write Python in a ```repl block, or set answer = {...}."})
+                history.append(
+                    {"role": "user", "content": "Write Python in a ```repl block, or set answer = {...}."}
+                )
                 continue
             code = "\n".join(blocks)
             step = e.trajectory.step("code", {"code": code})
@@ -172,13 +198,19 @@ async def run_code(e: Engine, user_tools: dict[str, Any] | None = None) -> Found
             if r.error:
                 e.budget.error()
                 shown += f"\nError: {r.error[-800:]}"
-            e.trajectory.step("result", {"stdout": shown, "error": r.error, "seconds": r.seconds}, parent=step)
+            e.trajectory.step(
+                "result", {"stdout": shown, "error": r.error, "seconds": r.seconds}, parent=step
+            )
             if m:
                 found = _parse_answer(m.group(1))
                 if found and _valid_answer(found, e.question):
                     return Found(found, [], "answer set by code")
-                shown += '\nThe answer must be answer = {"content": "...", "ready": True} with non-empty content.'
-            history.append({"role": "user", "content": "Output:\n" + _clip(shown, e.config.observation_chars)})
+                shown += (
+                    '\nThe answer must be answer = {"content": "...", "ready": True} with non-empty content.'
+                )
+            history.append(
+                {"role": "user", "content": "Output:\n" + _clip(shown, e.config.observation_chars)}
+            )
 
 
 def _parse_answer(raw: str) -> str | None:

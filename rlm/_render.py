@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from rich.console import Group
 from rich.markup import escape
 from rich.panel import Panel
 from rich.syntax import Syntax
@@ -84,8 +83,11 @@ def _status_style(status: str | None) -> str:
 
 
 def step_label(step: Mapping[str, Any], limit: int = 90) -> str:
-    """One line that says what a step did: its kind, then its most telling field."""
-    data = step.get("data") or {}
+    """One line that says what a step did: its kind, then its most telling field.
+
+    Accepts a stored step (fields under ``data``) or a flat progress event (fields at the top level).
+    """
+    data = step["data"] if isinstance(step.get("data"), dict) else step
     kind = str(step.get("kind", "step"))
     bits = [kind]
     for key in ("name", "strategy", "action", "tool"):
@@ -147,7 +149,12 @@ def render_tree(run: Any, *, detail_chars: int = 300, details: bool = True) -> T
         child = node.add(label)
         if details:
             sd = step.get("data") or {}
-            shown = [k for k in _TEXT_FIELDS if k in sd and sd[k] not in (None, "", [], {})]
+            in_label = {
+                k for k in ("name", "strategy", "action", "tool") if str(sd.get(k)) in step_label(step)
+            }
+            shown = [
+                k for k in _TEXT_FIELDS if k in sd and sd[k] not in (None, "", [], {}) and k not in in_label
+            ]
             rest = [k for k in sd if k not in _TEXT_FIELDS and k not in _HIDDEN and sd[k] not in (None, "")]
             for key in shown + rest[:6]:
                 child.add(_detail(key, sd[key], detail_chars))
@@ -162,9 +169,11 @@ def render_tree(run: Any, *, detail_chars: int = 300, details: bool = True) -> T
         tree.add(Text.assemble(("usage: ", "bold"), _short(usage, 300)))
     answer = data.get("answer")
     tree.add(
-        Group(
-            Text.assemble(("answer: ", "bold"), (status, _status_style(status))),
-            Text(str(answer) if answer is not None else "(none)"),
+        Text.assemble(
+            ("answer ", "bold"),
+            (f"({status})", _status_style(status)),
+            (": ", "bold"),
+            str(answer) if answer is not None else "(none)",
         )
     )
     return tree
@@ -237,10 +246,12 @@ def render_html(run: Any) -> str:
     answer = data.get("answer")
     title = f"Deepwell RLM run {data.get('id')}"
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{html.escape(title)}</title><style>{_CSS}</style><script>{_JS}</script></head><body>
 <div class="muted">Deepwell RLM run · {html.escape(str(data.get("kind", "")))} ·
-started {html.escape(str(data.get("created_at", "")))} · finished {html.escape(str(data.get("finished_at") or "—"))}</div>
+started {html.escape(str(data.get("created_at", "")))} ·
+finished {html.escape(str(data.get("finished_at") or "—"))}</div>
 <h1>{html.escape(str(data.get("question", "")))}</h1>
 <span class="status {html.escape(scls)}">{html.escape(status)}</span>
 <span class="muted"> run {html.escape(str(data.get("id")))} · {len(data.get("steps") or [])} steps</span>

@@ -60,7 +60,12 @@ class RLM:
         self.config = config or RLMConfig()
         self.user_tools = tools or {}
         self._collection = context if isinstance(context, CollectionRef) else None
-        if isinstance(context, str) and len(context) < 4096 and "\n" not in context and Path(context).is_file():
+        if (
+            isinstance(context, str)
+            and len(context) < 4096
+            and "\n" not in context
+            and Path(context).is_file()
+        ):
             context = Path(context)
         self.ctx: ContextIndex = load_context(context, self._store_owner())
         self.history: list[tuple[str, str]] = []
@@ -98,15 +103,20 @@ class RLM:
         traj = Trajectory(
             dw.store.runs,
             question,
-            {"mode": chosen, "context": self.ctx.describe(), "model": getattr(llm, "name", "?"), "depth": depth},
+            {
+                "mode": chosen,
+                "context": self.ctx.describe(),
+                "model": getattr(llm, "name", "?"),
+                "depth": depth,
+            },
             progress,
         )
         budget = Budget(self.config)
         server = build_context_server(self.ctx, self._collection, dw)
         status, text, how, evidence = "error", "", "", []
-        try:
-            async with ContextTools(server) as tools:
-                engine = Engine(llm, self.ctx, tools, budget, traj, self.config, question, depth)
+        async with ContextTools(server) as tools:
+            engine = Engine(llm, self.ctx, tools, budget, traj, self.config, question, depth)
+            try:
                 found: Found | None
                 if chosen == "plain":
                     found = await _plain(engine)
@@ -118,20 +128,23 @@ class RLM:
                     status, text = "not_found", "The context does not appear to contain the answer."
                 else:
                     status, text, how, evidence = "answered", found.answer, found.how, found.evidence
-        except BudgetExceeded as exc:
-            status = f"budget_exhausted:{exc.budget}"
-            text = f"Stopped: {exc}. No verified answer was found within the budget."
-        except TimeoutError:
-            status, text = "budget_exhausted:time", f"Stopped: the {self.config.max_seconds:.0f}s time budget ran out."
-        except DeepwellError as exc:
-            status, text = "error", f"The run failed: {exc}"
+            except BudgetExceeded as exc:
+                status = f"budget_exhausted:{exc.budget}"
+                text = f"Stopped: {exc}. No verified answer was found within the budget."
+            except TimeoutError:
+                status = "budget_exhausted:time"
+                text = f"Stopped: the {self.config.max_seconds:.0f}s time budget ran out."
+            except DeepwellError as exc:
+                status, text = "error", f"The run failed: {exc}"
         usage = {"sub_calls": budget.sub_calls, "iterations": budget.iterations, "tokens": budget.tokens}
         traj.step("final", {"status": status, "answer": text, "how": how})
         traj.finish(status, text, {"usage": usage, "seconds": budget.seconds()})
         if status == "answered":
             self.history.append((question, text))
         del full_q
-        return RLMResult(text, status, traj.run_id, chosen, budget.seconds(), traj.count, usage, evidence, how)
+        return RLMResult(
+            text, status, traj.run_id, chosen, budget.seconds(), traj.count, usage, evidence, how
+        )
 
     async def _choose_mode(self, mode: Mode, llm: Any) -> str:
         if mode != "auto":
@@ -152,11 +165,18 @@ class RLM:
 async def _plain(e: Engine) -> Found | None:
     text = await e.root(
         [
-            {"role": "system", "content": "Answer the question from the text. If it does not say, reply NONE."},
+            {
+                "role": "system",
+                "content": "Answer the question from the text. If it does not say, reply NONE.",
+            },
             {"role": "user", "content": f"Text:\n{e.ctx.text}\n\nQuestion: {e.question}"},
         ]
     )
-    return None if not text.strip() or "NONE" in text.upper() else Found(text.strip(), [], "plain model, whole text")
+    return (
+        None
+        if not text.strip() or "NONE" in text.upper()
+        else Found(text.strip(), [], "plain model, whole text")
+    )
 
 
 async def _can_code(llm: Any) -> bool:
@@ -165,7 +185,12 @@ async def _can_code(llm: Any) -> bool:
 
     try:
         c = await llm.complete(
-            [{"role": "user", "content": "Write a ```python block that prints the sum of the numbers 17 and 25."}],
+            [
+                {
+                    "role": "user",
+                    "content": "Write a ```python block that prints the sum of the numbers 17 and 25.",
+                }
+            ],
             max_tokens=60,
         )
         import re

@@ -17,7 +17,69 @@ from rlm._engine import Engine
 __all__ = ["STRATEGIES", "Found", "route"]
 
 _STOP = set(
-    ["a", "an", "the", "of", "for", "to", "in", "on", "at", "by", "is", "are", "was", "were", "be", "been", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "does", "do", "did", "with", "from", "that", "this", "these", "those", "it", "its", "as", "and", "or", "not", "no", "mentioned", "text", "context", "answer", "please", "give", "tell", "me", "find", "number", "word", "words", "many", "much", "record", "records", "document", "documents", "section", "sections"]
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "for",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "does",
+        "do",
+        "did",
+        "with",
+        "from",
+        "that",
+        "this",
+        "these",
+        "those",
+        "it",
+        "its",
+        "as",
+        "and",
+        "or",
+        "not",
+        "no",
+        "mentioned",
+        "text",
+        "context",
+        "answer",
+        "please",
+        "give",
+        "tell",
+        "me",
+        "find",
+        "number",
+        "word",
+        "words",
+        "many",
+        "much",
+        "record",
+        "records",
+        "document",
+        "documents",
+        "section",
+        "sections",
+    ]
 )
 _SENT = re.compile(r"(?<=[.!?])\s+|\n+")
 _NUM = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
@@ -66,7 +128,7 @@ async def retrieve_then_verify(e: Engine, question: str) -> Found | None:
             s = s.strip()
             if 8 < len(s) < 600:
                 sentences.append((_sentence_score(s, anchors), s, p["doc"]))
-    sentences.sort(key=lambda x: -x[0])
+    sentences.sort(key=lambda x: (-x[0], -len(x[1])))
     top = []
     for sc, s, d in sentences:
         if sc > 0 and s not in [t[1] for t in top]:
@@ -76,28 +138,46 @@ async def retrieve_then_verify(e: Engine, question: str) -> Found | None:
     if not top:
         return None
     prompts = [
-        f"Sentence: {s}\nQuestion: {question}\nCopy the exact answer from the sentence. If the sentence does not "
-        "answer the question, reply NONE.\nAnswer:"
+        f"Sentence: {s}\nQuestion: {question}\nReply with only the answer, copied from the sentence "
+        "(a few words at most). If the sentence does not answer the question, reply NONE.\nAnswer:"
         for _, s, _ in top
     ]
-    replies = await e.llm_query_batched(prompts, parent=step)
+    replies = await e.llm_query_batched(prompts, parent=step, max_tokens=24)
+    wants_number = bool(re.search(r"\b(number|how many|how much|what year|count|amount)\b", question, re.I))
     for (_, s, d), reply in zip(top, replies, strict=False):
-        r = reply.strip().strip(".").strip()
-        if r and "NONE" not in r.upper() and r.lower() in s.lower():
+        r = _value_in(reply, s, question, wants_number)
+        if r:
             return Found(
-                r, [{"doc": d, "text": s}], "model read the best sentence; answer verified in the text"
+                r, [{"doc": d, "text": s}], "model read the best sentences; answer verified in the text"
             )
-    wants_number = re.search(r"\b(number|how many|how much|what year|count|amount)\b", question, re.I)
     if wants_number:
-        best = top[0][1]
-        anchor_pos = max((best.lower().find(a.lower()) for a in anchors), default=-1)
-        nums = [(m.start(), m.group(0)) for m in _NUM.finditer(best)]
-        after = [n for pos, n in nums if pos > anchor_pos] or [n for _, n in nums]
-        if after:
-            return Found(
-                after[0], [{"doc": top[0][2], "text": best}], "number taken from the best-matching sentence"
-            )
+        for _, s, d in top:
+            anchor_pos = max((s.lower().find(a.lower()) for a in anchors), default=-1)
+            nums = [(m.start(), m.group(0)) for m in _NUM.finditer(s)]
+            after = [n for pos, n in nums if pos > anchor_pos] or [n for _, n in nums]
+            if after:
+                return Found(
+                    after[0], [{"doc": d, "text": s}], "number taken from the best-matching sentence"
+                )
     return None
+
+
+def _value_in(reply: str, sentence: str, question: str, wants_number: bool) -> str | None:
+    """The answer in a sub-call's reply, accepted only if it occurs in the sentence the model read.
+
+    Small models often copy the whole sentence; then the answer is the part of it the question lacks.
+    """
+    r = reply.strip().split("\n")[0].strip().strip(".").strip()
+    if not r or "NONE" in r.upper() or r.lower() not in sentence.lower():
+        return None
+    qwords = {w.lower() for w in re.findall(r"[\w-]+", question)}
+    novel = [w for w in re.findall(r"[\w-]+", r) if w.lower() not in qwords and w.lower() not in _STOP]
+    if wants_number:
+        nums = [w for w in novel if _NUM.fullmatch(w)]
+        return nums[0] if nums else None
+    if len(r) > 80 or not novel:
+        return " ".join(novel[:8]) or None
+    return r
 
 
 _OPS = [

@@ -24,14 +24,20 @@ def _clip(value: Any) -> Any:
 
 class Trajectory:
     def __init__(
-        self, runs: RunLog, question: str, info: dict[str, Any], progress: Callable[[dict[str, Any]], None] | None
+        self,
+        runs: RunLog,
+        question: str,
+        info: dict[str, Any],
+        progress: Callable[[dict[str, Any]], None] | None,
     ) -> None:
         self.runs = runs
         self.run_id = runs.start("rlm", question, _clip(info))
         self.progress = progress
         self.count = 0
 
-    def step(self, kind: str, data: dict[str, Any], *, parent: int | None = None, seconds: float = 0.0) -> int:
+    def step(
+        self, kind: str, data: dict[str, Any], *, parent: int | None = None, seconds: float = 0.0
+    ) -> int:
         seq = self.runs.add_step(self.run_id, kind, _clip(data), parent_seq=parent, seconds=seconds)
         self.count += 1
         if self.progress:
