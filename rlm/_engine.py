@@ -27,6 +27,7 @@ class Engine:
     question: str
     depth: int = 0
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    session: Any = None  # the RLM session, for nested runs
     _sem: asyncio.Semaphore | None = None
 
     def __post_init__(self) -> None:
@@ -87,11 +88,15 @@ class Engine:
         *,
         json_schema: dict[str, Any] | None = None,
         parent: int | None = None,
+        max_tokens: int | None = None,
     ) -> str:
         self.budget.iteration()
         t = time.perf_counter()
         c = await self.llm.complete(
-            messages, max_tokens=self.config.root_max_tokens, temperature=0.0, json_schema=json_schema
+            messages,
+            max_tokens=max_tokens or self.config.root_max_tokens,
+            temperature=0.0,
+            json_schema=json_schema,
         )
         self.budget.spend(c.usage.prompt_tokens + c.usage.completion_tokens)
         self.trajectory.step(

@@ -17,7 +17,7 @@ _ACTION_SCHEMA = {
     "type": "object",
     "properties": {
         "action": {"type": "string", "enum": ["search", "grep", "read", "strategy", "answer"]},
-        "argument": {"type": "string"},
+        "argument": {"type": "string", "maxLength": 120},
     },
     "required": ["action", "argument"],
 }
@@ -65,7 +65,7 @@ async def run_actions(e: Engine) -> Found | None:
                 "content": f"Text: {desc}\nQuestion: {e.question}\n" + "\n".join(observations[-3:]),
             },
         ]
-        raw = await e.root(messages, json_schema=_ACTION_SCHEMA)
+        raw = await e.root(messages, json_schema=_ACTION_SCHEMA, max_tokens=64)
         try:
             act = json.loads(raw)
             kind, arg = act["action"], str(act.get("argument", "")).strip()

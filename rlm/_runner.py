@@ -115,7 +115,7 @@ class RLM:
         server = build_context_server(self.ctx, self._collection, dw)
         status, text, how, evidence = "error", "", "", []
         async with ContextTools(server) as tools:
-            engine = Engine(llm, self.ctx, tools, budget, traj, self.config, question, depth)
+            engine = Engine(llm, self.ctx, tools, budget, traj, self.config, question, depth, session=self)
             try:
                 found: Found | None
                 if chosen == "plain":
@@ -207,13 +207,10 @@ async def _can_code(llm: Any) -> bool:
 
 async def _nested(e: Engine, question: str, text: str) -> str:
     """``rlm_query``: a recursive RLM on a piece of the context, one level deeper."""
-    sub = RLM(text, settings=None, llm=e.llm, dw=None, config=e.config)
-    sub._dw = None
-    try:
-        r = await sub.ask(question, mode="actions", depth=e.depth + 1)
-        return r.answer
-    finally:
-        sub.close()
+    parent = e.session
+    sub = RLM(text, settings=parent.settings, llm=e.llm, dw=parent._dw, config=e.config)
+    r = await sub.ask(question, mode="actions", depth=e.depth + 1)
+    return r.answer
 
 
 async def answer_async(
