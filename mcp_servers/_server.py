@@ -384,7 +384,7 @@ def _register_rlm(server: MCPServer, settings: Settings, dw: Deepwell, get_llm: 
         import rlm
     except ImportError:
         return
-    if not hasattr(rlm, "answer"):
+    if not hasattr(rlm, "answer_async"):
         return
 
     @server.tool(annotations=SLOW_READ)
@@ -416,7 +416,7 @@ def _register_rlm(server: MCPServer, settings: Settings, dw: Deepwell, get_llm: 
             msg = str(step.get("kind", "step"))
             asyncio.run_coroutine_threadsafe(ctx.report_progress(steps["n"], None, msg), loop)
 
-        result = await rlm.answer(
+        result = await rlm.answer_async(
             question, context, settings=settings, llm=await get_llm(), mode=mode, progress=progress, dw=dw
         )
         return AnswerOut(

@@ -1,0 +1,92 @@
+"""End to end on the real default model (SmolLM2-135M GGUF), real sandbox, real MCP tool session."""
+
+from __future__ import annotations
+
+import pytest
+from mcp import Client
+
+from deepwell.settings import Settings
+from mcp_servers import build_server
+from rlm import RLMConfig, answer_async
+from tests.rlm.conftest import haystack
+
+pytestmark = [pytest.mark.model, pytest.mark.slow]
+
+NEEDLE = "The special magic number for quiet-lantern is: 5550172."
+
+
+@pytest.fixture(scope="module")
+def llm():  # type: ignore[no-untyped-def]
+    from reasoning import load_llm
+
+    return load_llm(Settings(llm_n_ctx=4096))
+
+
+async def test_actions_mode_finds_a_needle_in_20k_tokens(llm, dw) -> None:  # type: ignore[no-untyped-def]
+    ctx = haystack(n=330, inserts={200: NEEDLE})  # ~80K characters
+    r = await answer_async(
+        "What is the special magic number for quiet-lantern mentioned in the text?",
+        ctx,
+        llm=llm,
+        dw=dw,
+        mode="actions",
+    )
+    assert r.status == "answered" and "5550172" in r.answer
+    assert dw.store.runs.get(r.run_id).steps[-1].kind == "final"
+
+
+async def test_actions_mode_aggregates_records(llm, dw) -> None:  # type: ignore[no-untyped-def]
+    recs = {
+        i * 4: f"Record #{i:05d} | user: u{i} | label: {'refund' if i % 5 == 0 else 'billing'} | note: ok"
+        for i in range(50)
+    }
+    r = await answer_async(
+        "How many records have the label 'refund'?",
+        haystack(n=220, inserts=recs),
+        llm=llm,
+        dw=dw,
+        mode="actions",
+    )
+    assert r.answer == "10"
+
+
+async def test_code_mode_on_the_real_model_ends_with_a_recorded_outcome(llm, dw) -> None:  # type: ignore[no-untyped-def]
+    r = await answer_async(
+        "What is the special magic number for quiet-lantern?",
+        haystack(n=200, inserts={50: NEEDLE}),
+        llm=llm,
+        dw=dw,
+        mode="code",
+        config=RLMConfig(max_iterations=3, max_seconds=120),
+    )
+    assert r.status in {"answered", "not_found"} or r.status.startswith("budget_exhausted")
+    steps = dw.store.runs.get(r.run_id).steps
+    assert any(s.kind == "root" for s in steps) and steps[-1].kind == "final"
+    assert any(s.kind == "sandbox" and "rlimits" in s.data["layers"] for s in steps)
+
+
+async def test_rlm_answer_tool_over_mcp(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    doc = tmp_path / "docs" / "big.txt"
+    doc.parent.mkdir()
+    doc.write_text(haystack(n=120, inserts={60: NEEDLE}))
+    settings = Settings(data_dir=tmp_path / "data", allowed_roots=[doc.parent], llm_n_ctx=4096)
+    progress: list[str | None] = []
+
+    async def on_progress(p: float, total: float | None, message: str | None) -> None:
+        progress.append(message)
+
+    async with Client(build_server(settings)) as client:
+        r = await client.call_tool(
+            "rlm_answer",
+            {
+                "question": "What is the special magic number for quiet-lantern?",
+                "path": str(doc),
+                "mode": "actions",
+            },
+            progress_callback=on_progress,
+        )
+        assert not r.is_error, r.content
+        assert "5550172" in r.structured_content["answer"] and r.structured_content["run_id"]
+        assert progress
+        bad = await client.call_tool("rlm_answer", {"question": "q", "path": "/etc/passwd"})
+        assert bad.is_error and "allowed roots" in bad.content[0].text

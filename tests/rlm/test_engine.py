@@ -1,0 +1,131 @@
+"""RLM control flow with ScriptedLLM: strategies, budgets, grounding, code mode, trajectories."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from deepwell.errors import InputError
+from rlm import RLM, RLMConfig, answer_async
+from tests.rlm.conftest import ScriptedLLM, haystack
+
+NEEDLE = "The special magic number for amber-falcon is: 4817293."
+
+
+async def test_needle_copied_sentence_is_reduced_to_the_value(dw) -> None:  # type: ignore[no-untyped-def]
+    llm = ScriptedLLM(sub=lambda p: NEEDLE if "amber-falcon is" in p else "NONE")
+    r = await answer_async(
+        "What is the special magic number for amber-falcon?",
+        haystack(inserts={150: NEEDLE}),
+        llm=llm,
+        dw=dw,
+        mode="actions",
+    )
+    assert (r.status, r.answer) == ("answered", "4817293")
+    steps = dw.store.runs.get(r.run_id).steps
+    kinds = [s.kind for s in steps]
+    assert kinds[0] == "strategy" and "tool" in kinds and "sub_call" in kinds and kinds[-1] == "final"
+    assert all(s.parent_seq == steps[0].seq for s in steps[1:3])
+
+
+async def test_aggregation_counts_every_record(dw) -> None:  # type: ignore[no-untyped-def]
+    labels = ["billing", "shipping", "refund", "billing"]
+    recs = {i * 3: f"Record #{i:05d} | user: u{i} | label: {labels[i % 4]} | note: hi" for i in range(80)}
+    ctx = haystack(n=250, inserts=recs)
+    llm = ScriptedLLM()
+    r = await answer_async("How many records have the label 'refund'?", ctx, llm=llm, dw=dw, mode="actions")
+    assert r.answer == "20" and llm.calls == []  # counted, not read by the model
+    r = await answer_async("Which label is the most common?", ctx, llm=llm, dw=dw, mode="actions")
+    assert r.answer == "billing"
+
+
+async def test_structure_question_groups_matches_by_document(dw) -> None:  # type: ignore[no-untyped-def]
+    docs = "\n".join(
+        f"=== Document: guide-{i} (section: s) ===\nsome text {'zebrafish ' if i in (3, 9) else ''}here"
+        for i in range(12)
+    )
+    r = await answer_async(
+        "In how many documents does the word 'zebrafish' appear?",
+        docs,
+        llm=ScriptedLLM(),
+        dw=dw,
+        mode="actions",
+    )
+    assert r.answer == "2"
+    r = await answer_async(
+        "Which document mentions the word 'here'?",
+        [f"text {i}" for i in range(3)] + ["here"],
+        llm=ScriptedLLM(),
+        dw=dw,
+        mode="actions",
+    )
+    assert r.answer == "doc3"
+
+
+async def test_ungrounded_answers_and_invalid_actions_end_in_a_named_budget(dw) -> None:  # type: ignore[no-untyped-def]
+    root = ["not json", json.dumps({"action": "answer", "argument": "Olympus City"})] * 5
+    r = await answer_async(
+        "What is the capital of Mars?",
+        haystack(),
+        llm=ScriptedLLM(root=root),
+        dw=dw,
+        mode="actions",
+        config=RLMConfig(max_errors=3),
+    )
+    assert r.status == "budget_exhausted:errors" and "Olympus" not in r.answer
+    r = await answer_async(
+        "What is the capital of Mars?",
+        haystack(),
+        dw=dw,
+        mode="actions",
+        llm=ScriptedLLM(root=[json.dumps({"action": "search", "argument": "capital"})] * 10),
+        config=RLMConfig(max_iterations=2),
+    )
+    assert r.status == "budget_exhausted:iterations" and "iteration budget" in r.answer
+
+
+async def test_code_mode_runs_model_code_in_the_sandbox(dw) -> None:  # type: ignore[no-untyped-def]
+    root = [
+        "```repl\nprint(undefined_name)\n```",
+        "Let me think without code.",
+        "```repl\nhits = grep(r'magic number for amber-falcon is: (\\d+)')\nprint(hits['total'])\n```",
+        "```repl\nimport re\nm = re.search(r'amber-falcon is: (\\d+)', context)\n"
+        "answer = {'content': m.group(1), 'ready': True}\n```",
+    ]
+    r = await answer_async(
+        "What is the magic number for amber-falcon?",
+        haystack(inserts={77: NEEDLE}),
+        llm=ScriptedLLM(root=root),
+        dw=dw,
+        mode="code",
+        config=RLMConfig(max_errors=5),
+    )
+    assert (r.status, r.answer) == ("answered", "4817293")
+    steps = dw.store.runs.get(r.run_id).steps
+    results = [s.data for s in steps if s.kind == "result"]
+    assert "NameError" in results[0]["error"] and results[1]["stdout"].strip().startswith("1")
+
+
+async def test_code_mode_rejects_an_answer_that_is_not_ready(dw) -> None:  # type: ignore[no-untyped-def]
+    root = ["```repl\nanswer = {'content': '', 'ready': True}\n```"] * 6
+    r = await answer_async(
+        "q?", haystack(), llm=ScriptedLLM(root=root), dw=dw, mode="code", config=RLMConfig(max_iterations=3)
+    )
+    assert r.status.startswith("budget_exhausted")
+
+
+async def test_bad_contexts_are_refused(dw) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match="empty"):
+        RLM("   ", llm=ScriptedLLM(), dw=dw)
+    with pytest.raises(InputError, match="binary"):
+        RLM("abc\x00def", llm=ScriptedLLM(), dw=dw)
+
+
+async def test_sessions_keep_the_environment_for_follow_ups(dw) -> None:  # type: ignore[no-untyped-def]
+    session = RLM(haystack(inserts={10: NEEDLE}), llm=ScriptedLLM(sub=lambda p: "4817293"), dw=dw)
+    first = await session.ask("What is the special magic number for amber-falcon?", mode="actions")
+    ctx = session.ctx
+    second = await session.ask("And what is that number again?", mode="actions")
+    assert first.answer == "4817293" and session.ctx is ctx and session.history[0][1] == "4817293"
+    assert second.run_id != first.run_id
