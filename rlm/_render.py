@@ -19,7 +19,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 from rich.tree import Tree
 
-__all__ = ["render_html", "render_tree", "run_to_dict", "step_label"]
+__all__ = ["render_html", "render_tree", "run_summary", "run_to_dict", "step_label"]
 
 # the fields of a step worth showing, in the order a reader wants them; the rest is shown as key: value
 _TEXT_FIELDS = (
@@ -116,6 +116,46 @@ def _meta(step: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def run_summary(run: Any) -> dict[str, Any]:
+    """Where the time and tokens went: steps per kind, model seconds and tokens, errors, wall time."""
+    data = run_to_dict(run)
+    by_kind: dict[str, int] = {}
+    model_seconds = 0.0
+    tokens = errors = 0
+    for s in data.get("steps") or []:
+        kind = str(s.get("kind"))
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+        sd = s.get("data") or {}
+        if kind in ("sub_call", "subcall", "root"):
+            model_seconds += float(s.get("seconds") or 0.0)
+        t = sd.get("tokens")
+        if t is None:
+            t = int(sd.get("prompt_tokens") or 0) + int(sd.get("completion_tokens") or 0)
+        tokens += int(t or 0)
+        errors += int(kind == "error" or bool(sd.get("error")))
+    wall = None
+    start, end = data.get("created_at"), data.get("finished_at")
+    if start and end:
+        wall = round((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds(), 2)
+    return {
+        "steps": sum(by_kind.values()),
+        "by_kind": by_kind,
+        "model_seconds": round(model_seconds, 2),
+        "tokens": tokens,
+        "errors": errors,
+        "wall_seconds": wall,
+    }
+
+
+def _summary_line(summary: dict[str, Any]) -> str:
+    kinds = ", ".join(f"{k} {n}" for k, n in summary["by_kind"].items())
+    wall = f"{summary['wall_seconds']:.1f}s wall · " if summary["wall_seconds"] is not None else ""
+    return (
+        f"{summary['steps']} steps ({kinds}) · {wall}{summary['model_seconds']:.1f}s of model calls · "
+        f"{summary['tokens']:,} tokens · {summary['errors']} errors"
+    )
+
+
 # terminal -------------------------------------------------------------------------------------------------
 def _detail(key: str, value: Any, limit: int) -> Any:
     if key == "code" and isinstance(value, str):
@@ -167,6 +207,7 @@ def render_tree(run: Any, *, detail_chars: int = 300, details: bool = True) -> T
     usage = info.get("usage")
     if usage:
         tree.add(Text.assemble(("usage: ", "bold"), _short(usage, 300)))
+    tree.add(Text.assemble(("spent: ", "bold"), _summary_line(run_summary(data))))
     answer = data.get("answer")
     tree.add(
         Text.assemble(
@@ -245,6 +286,7 @@ def render_html(run: Any) -> str:
     info_html = "".join(_html_value(k, v) for k, v in info.items())
     answer = data.get("answer")
     title = f"Deepwell RLM run {data.get('id')}"
+    spent = _summary_line(run_summary(data))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
@@ -254,7 +296,7 @@ started {html.escape(str(data.get("created_at", "")))} ·
 finished {html.escape(str(data.get("finished_at") or "—"))}</div>
 <h1>{html.escape(str(data.get("question", "")))}</h1>
 <span class="status {html.escape(scls)}">{html.escape(status)}</span>
-<span class="muted"> run {html.escape(str(data.get("id")))} · {len(data.get("steps") or [])} steps</span>
+<span class="muted"> run {html.escape(str(data.get("id")))} · {html.escape(spent)}</span>
 <div class="answer">{html.escape(str(answer) if answer is not None else "(no answer)")}</div>
 <div id="tools"><button onclick="setAll(true)">expand all</button><button onclick="setAll(false)">collapse all
 </button><input placeholder="filter steps…" oninput="filt(this.value)"></div>

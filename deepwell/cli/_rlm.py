@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -213,6 +214,22 @@ def _run_log(settings: Any) -> Any:
     return Store(settings.db_url)
 
 
+def _follow(store: Any, run_id: str, interval: float) -> Any:
+    """Print a run's steps as they are recorded (by this or another process) until it finishes."""
+    run = store.runs.get(run_id)
+    seen = 0
+    with err_console.status(f"following run {run.id}") as status:
+        show = _progress_printer(status, quiet=False)
+        while True:
+            for st in run.steps[seen:]:
+                show(st.to_dict())
+            seen = len(run.steps)
+            if run.finished_at is not None:
+                return run
+            time.sleep(interval)
+            run = store.runs.get(run.id)
+
+
 @rlm_app.command("show")
 @handle_errors
 def show(
@@ -224,13 +241,19 @@ def show(
         Path | None, typer.Option("--html", help="Write a self-contained, browsable HTML page here.")
     ] = None,
     brief: Annotated[bool, typer.Option("--brief", help="One line per step, no step details.")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Print steps as they are recorded until the run ends.")
+    ] = False,
 ) -> None:
-    """Show a recorded run as a tree of its steps (sub-calls and tool calls under the step that made them)."""
+    """Show a recorded run as a tree of its steps (sub-calls and tool calls under the step that made them).
+
+    With --follow, watch a run that is still going (say one started by an MCP client's rlm_answer).
+    """
     from rlm._render import render_html, render_tree, run_to_dict
 
     store = _run_log(load_settings())
     try:
-        run = store.runs.get(run_id)
+        run = _follow(store, run_id, 0.5) if follow else store.runs.get(run_id)
     finally:
         store.close()
     if html_file is not None:

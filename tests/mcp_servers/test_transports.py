@@ -85,7 +85,7 @@ async def test_streamable_http_with_bearer_token(http_server: str) -> None:
     assert httpx.get(f"{http_server}/health").json()["status"] == "ok"
     assert httpx.post(f"{http_server}/mcp", json={}).status_code == 401
 
-    auth = httpx.AsyncClient(headers={"Authorization": "Bearer s3cret"})
+    auth = httpx.AsyncClient(headers={"Authorization": "Bearer s3cret"}, timeout=120)
     from mcp.client.streamable_http import streamable_http_client
 
     async def one_client(q: str) -> str:

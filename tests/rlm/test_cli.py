@@ -195,3 +195,35 @@ def test_answers_over_an_ingested_collection(tmp_path: Path, corpus_dir: Path) -
     assert result["status"] == "answered" and "75" in result["answer"]
     r = run(["anything?", "--collection", "nope", "--mode", "actions"], data)
     assert r.returncode == 1 and "nope" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_follow_prints_steps_until_the_run_finishes(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    store = Store(f"sqlite:///{data / 'deepwell.db'}")
+    rid = store.runs.start("rlm", "Which label is most common?", {})
+    first = store.runs.add_step(rid, "strategy", {"name": "extract_then_count"})
+    env = {**os.environ, "DEEPWELL_DATA_DIR": str(data), "COLUMNS": "160"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deepwell", "rlm", "show", rid, "--follow", "--brief"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        while "#1" not in line:
+            assert line, "follow ended before printing the first step"
+            line = proc.stderr.readline()
+        assert proc.poll() is None  # still following: the run has not finished
+        store.runs.add_step(rid, "reduce", {"operation": "most", "result": "billing"}, parent_seq=first)
+        store.runs.finish(rid, "answered", "billing", {})
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        store.close()
+    assert proc.returncode == 0, err
+    assert "#2 reduce" in err  # printed live as it was recorded
+    assert "answer (answered): billing" in out and "#2 reduce" in out

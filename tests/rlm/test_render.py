@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from rlm._render import render_html, render_tree, run_to_dict, step_label
+from rlm._render import render_html, render_tree, run_summary, run_to_dict, step_label
 from storage import RunRecord, Store
 
 
@@ -130,3 +130,12 @@ def test_a_run_without_steps_or_finish_still_renders(tmp_path: Path) -> None:
     store.close()
     assert "running" in _text(render_tree(run))
     assert "(no answer)" in render_html(run)
+
+
+def test_summary_counts_kinds_tokens_and_errors(recorded: RunRecord) -> None:
+    summary = run_summary(recorded)
+    assert summary["steps"] == 6
+    assert summary["by_kind"] == {"strategy": 1, "tool": 1, "sub_call": 1, "code": 1, "result": 1, "final": 1}
+    assert summary["tokens"] == 41 and summary["errors"] == 1 and summary["model_seconds"] == 0.8
+    assert summary["wall_seconds"] is not None and summary["wall_seconds"] >= 0
+    assert "6 steps (strategy 1, tool 1" in _text(render_tree(recorded))
