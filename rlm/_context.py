@@ -167,7 +167,9 @@ class ContextIndex:
                 families.setdefault(tuple(sorted(fields)), []).append(fields)
         if not families:
             return [], []
-        keys, rows = max(families.items(), key=lambda kv: len(kv[1]))
+        keys = max(families.items(), key=lambda kv: len(kv[1]))[0]
+        # free text in a record (a note quoting "a:b") can add stray keys; those lines are records too
+        rows = [r for ks, rs in families.items() if set(ks) >= set(keys) for r in rs]
         return list(keys), rows
 
 

@@ -118,16 +118,25 @@ async def retrieve_then_verify(e: Engine, question: str) -> Found | None:
     """Needle questions: search and grep for the question's anchors, read candidate sentences, verify."""
     step = e.trajectory.step("strategy", {"name": "retrieve_then_verify"})
     anchors = _anchors(question)
-    passages = (await e.tool("search", parent=step, query=question, k=e.config.candidates))["passages"]
-    for a in [x for x in anchors if "-" in x or " " in x][:3]:
+    keys = [x for x in anchors if "-" in x or " " in x or x in _quoted(question)][:3]
+    passages: list[dict[str, Any]] = []
+    for a in keys:
         g = await e.tool("grep", parent=step, pattern=re.escape(a), max_matches=5)
         passages += [{"doc": m["doc"], "text": m["context"]} for m in g["matches"]]
+    if keys and not passages:
+        # the question names something the text never mentions: say so rather than read look-alikes
+        return Found(f"The text does not mention {keys[0]!r}.", [], "grep found no occurrence of the key")
+    if not passages:
+        passages = (await e.tool("search", parent=step, query=question, k=e.config.candidates))["passages"]
     sentences: list[tuple[float, str, str]] = []
     for p in passages:
-        for s in _SENT.split(p["text"]):
-            s = s.strip()
-            if 8 < len(s) < 600:
-                sentences.append((_sentence_score(s, anchors), s, p["doc"]))
+        for sent in _SENT.split(p["text"]):
+            sent = sent.strip()
+            if not 8 < len(sent) < 600:
+                continue
+            if keys and not any(k.lower() in sent.lower() for k in keys):
+                continue  # with a distinctive key, only sentences that carry it can answer
+            sentences.append((_sentence_score(sent, anchors), sent, p["doc"]))
     sentences.sort(key=lambda x: (-x[0], -len(x[1])))
     top = []
     for sc, s, d in sentences:

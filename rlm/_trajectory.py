@@ -42,7 +42,16 @@ class Trajectory:
         self.count += 1
         if self.progress:
             try:
-                self.progress({"seq": seq, "kind": kind, "parent": parent, "summary": str(data)[:160]})
+                self.progress(
+                    {
+                        "seq": seq,
+                        "kind": kind,
+                        "parent": parent,
+                        "parent_seq": parent,
+                        "data": data,
+                        "summary": str(data)[:160],
+                    }
+                )
             except Exception:  # a broken progress callback must not break the run
                 self.progress = None
         return seq

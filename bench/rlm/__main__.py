@@ -22,6 +22,7 @@ import statistics
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from bench.rlm.contenders import BaseModel, DeepwellRLM, PlainRAG, Unavailable, _Model
@@ -45,8 +46,8 @@ def _contenders(names: list[str], settings: Any, counter: Any, args: argparse.Na
     factories = {
         "base": lambda: BaseModel(model, counter),
         "rag": lambda: PlainRAG(model, k=args.rag_k),
-        "dw-code": lambda: DeepwellRLM("code", args.rlm_timeout),
-        "dw-actions": lambda: DeepwellRLM("actions", args.rlm_timeout),
+        "dw-code": lambda: DeepwellRLM("code", args.rlm_timeout, args.data_dir),
+        "dw-actions": lambda: DeepwellRLM("actions", args.rlm_timeout, args.data_dir),
         PEER: lambda: OfficialRLM(
             resolve_model_path(settings.llm_model),
             settings.llm_n_ctx,
@@ -117,6 +118,7 @@ def _row(name: str, task: Task, out: Any, got: float) -> dict[str, Any]:
         "answer": out.answer,
         "gold": task.answer,
         "error": out.error,
+        **out.info,
     }
 
 
@@ -189,6 +191,12 @@ def main() -> None:
     ap.add_argument("--corpus", default="python-docs", choices=sorted(CORPORA))
     ap.add_argument("--rlm-timeout", type=float, help="wall-clock cap per RLM task, seconds (default 60)")
     ap.add_argument("--rag-k", type=int, default=3)
+    ap.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent / ".cache" / "rlm-data",
+        help="where Deepwell's RLM stores its runs (show one: DEEPWELL_DATA_DIR=DIR deepwell rlm show ID)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--table-from", metavar="JSON", help="print the table of a saved --json report and exit")

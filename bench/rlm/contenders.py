@@ -3,7 +3,8 @@
 ``base``        the model alone, the context cut to what fits its window (the paper's base-model row);
 ``rag``         plain RAG: the context split into ~250-token chunks, bm25s top-k into the same model;
 ``dw-code``     Deepwell's RLM in code mode, and ``dw-actions`` in action mode, through
-                :func:`run_deepwell_rlm` — imported lazily so the benchmark runs before and without it;
+                :func:`run_deepwell_rlm` — imported lazily so the benchmark runs before and without it —
+                in a child process per task, killed at the same wall-clock cap as the peer;
 ``rlms``        the official library (see ``peer_rlms``).
 
 Every contender answers one task at a time and returns an :class:`Outcome`; a failure (timeout, crash,
@@ -12,10 +13,16 @@ context overflow) is an outcome with ``error`` set and scores 0, never an except
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from bench.rlm.tasks import Task
@@ -28,9 +35,11 @@ __all__ = [
     "PlainRAG",
     "Unavailable",
     "chunk_text",
+    "run_capped",
     "run_deepwell_rlm",
 ]
 
+_REPO = Path(__file__).resolve().parents[2]
 _SYSTEM = "You answer questions about the text you are given. Reply with the answer only, no explanation."
 
 
@@ -43,6 +52,7 @@ class Outcome:
     answer: str | None
     seconds: float
     error: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 class Contender(Protocol):
@@ -189,29 +199,38 @@ class PlainRAG:
         self.model.close()
 
 
-def run_deepwell_rlm(question: str, context: str, mode: str, *, timeout: float = 60.0) -> tuple[str, float]:
-    """Ask Deepwell's RLM (``rlm`` package) one question; ``(answer, seconds)``.
-
-    The expected entry point is ``rlm.answer(question, context=..., mode="code"|"actions",
-    max_seconds=...)`` returning a string or an object with ``.answer``. Raises :class:`Unavailable`
-    when the package or that entry point is missing, so the rest of the benchmark still runs.
-    """
+def _deepwell_rlm(question: str, context: str, mode: str, timeout: float, **kwargs: Any) -> Any:
     try:
         import rlm
     except Exception as exc:  # any import-time failure makes the contender unavailable, not the run
         raise Unavailable(f"cannot import rlm: {type(exc).__name__}: {exc}") from exc
-    entry = getattr(rlm, "answer", None)
-    if entry is None:
-        raise Unavailable("the rlm package has no answer(question, context=..., mode=...) yet")
+    if not hasattr(rlm, "answer"):
+        raise Unavailable("the rlm package has no answer(question, context, mode=..., max_seconds=...)")
+    return rlm.answer(question, context, mode=mode, max_seconds=timeout, **kwargs)
+
+
+def run_deepwell_rlm(
+    question: str, context: str, mode: str, *, timeout: float = 60.0, **kwargs: Any
+) -> tuple[str, float]:
+    """Ask Deepwell's RLM one question: ``(answer, seconds)``.
+
+    Calls ``rlm.answer(question, context, mode="code"|"actions", max_seconds=timeout, **kwargs)``
+    (``settings``, ``dw``, ``llm`` pass through). ``rlm`` is imported here, not at module load, so the
+    benchmark runs without it; a missing package or entry point raises :class:`Unavailable`.
+    """
     t = time.perf_counter()
-    result = entry(question, context=context, mode=mode, max_seconds=timeout)
-    text = result if isinstance(result, str) else getattr(result, "answer", None)
-    return (text if text is None else str(text)), time.perf_counter() - t  # type: ignore[return-value]
+    result = _deepwell_rlm(question, context, mode, timeout, **kwargs)
+    return str(result.answer), time.perf_counter() - t
 
 
 class DeepwellRLM:
-    def __init__(self, mode: str, timeout: float) -> None:
-        self.mode, self.timeout = mode, timeout
+    """Deepwell's RLM in one mode, one child process per task (``_dw_worker``) killed at the cap.
+
+    Runs are stored under ``data_dir`` (``DEEPWELL_DATA_DIR=DIR deepwell rlm show RUN_ID``).
+    """
+
+    def __init__(self, mode: str, timeout: float, data_dir: Path, grace: float = 15.0) -> None:
+        self.mode, self.timeout, self.data_dir, self.grace = mode, timeout, data_dir, grace
         self.name = f"dw-{mode}"
 
     def prepare(self) -> None:
@@ -220,19 +239,55 @@ class DeepwellRLM:
         except Exception as exc:
             raise Unavailable(f"cannot import rlm: {type(exc).__name__}: {exc}") from exc
         if not hasattr(rlm, "answer"):
-            raise Unavailable("the rlm package has no answer(question, context=..., mode=...) yet")
+            raise Unavailable("the rlm package has no answer(question, context, mode=..., max_seconds=...)")
 
     def answer(self, task: Task) -> Outcome:
-        t = time.perf_counter()
-        try:
-            text, seconds = run_deepwell_rlm(task.question, task.context, self.mode, timeout=self.timeout)
-        except Unavailable as exc:
-            return Outcome(None, time.perf_counter() - t, f"unavailable: {exc}")
-        except Exception as exc:  # the engine under test may fail in any way; record it, keep going
-            return Outcome(None, time.perf_counter() - t, f"{type(exc).__name__}: {exc}")
-        if seconds > self.timeout * 1.5:
-            return Outcome(text, seconds, f"timeout: took {seconds:.0f}s, cap {self.timeout:.0f}s")
-        return Outcome(text, seconds)
+        request = {
+            "question": task.question,
+            "context": task.context,
+            "mode": self.mode,
+            "timeout": self.timeout,
+            "data_dir": str(self.data_dir),
+        }
+        reply, seconds, error = run_capped(
+            [sys.executable, "-m", "bench.rlm._dw_worker"], request, self.timeout + self.grace, _REPO
+        )
+        if reply is None:
+            return Outcome(None, seconds, error)
+        status = str(reply.get("status") or "")
+        info = {k: reply.get(k) for k in ("run_id", "status", "how", "rlm_mode") if reply.get(k) is not None}
+        error = reply.get("error")
+        if not error and (status.startswith("budget_exhausted") or status == "error"):
+            error = f"{status}: {reply.get('answer')}"
+        return Outcome(reply.get("answer"), seconds, error, info)
 
     def close(self) -> None:
         pass
+
+
+def run_capped(
+    cmd: list[str], request: dict[str, Any], timeout: float, cwd: Path, env: dict[str, str] | None = None
+) -> tuple[dict[str, Any] | None, float, str | None]:
+    """Run ``cmd`` with ``request`` as JSON on stdin; its last stdout line is the JSON reply.
+
+    The child gets its own process group, killed whole when ``timeout`` passes: a contender that loops
+    or hangs costs the cap and is recorded as a timeout, never more.
+    """
+    t = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=cwd, env=env, start_new_session=True,
+    )  # fmt: skip
+    try:
+        out, err = proc.communicate(json.dumps(request).encode(), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return None, time.perf_counter() - t, f"timeout: killed at the {timeout:.0f}s cap"
+    seconds = time.perf_counter() - t
+    lines = out.decode(errors="replace").strip().splitlines()
+    try:
+        return json.loads(lines[-1]), seconds, None
+    except (IndexError, json.JSONDecodeError):
+        tail = " ".join(err.decode(errors="replace").strip().splitlines()[-2:])
+        return None, seconds, f"crashed (exit {proc.returncode}): {tail[:300]}"

@@ -13,7 +13,6 @@ library's own ``max_timeout`` (checked only between iterations) does not guarant
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -26,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from bench.rlm.contenders import Outcome, Unavailable
+from bench.rlm.contenders import Outcome, Unavailable, run_capped
 from bench.rlm.tasks import Task
 
 __all__ = ["RLMS_VERSION", "LlamaServer", "OfficialRLM", "ensure_rlms_venv"]
@@ -144,29 +143,13 @@ class OfficialRLM:
             "max_timeout": self.timeout,
         }
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-        t = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="rlms-run-") as scratch:
-            proc = subprocess.Popen(
-                [str(self._python), str(_RUNNER)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                cwd=scratch, env=env, start_new_session=True,
-            )  # fmt: skip
-            try:
-                out, err = proc.communicate(json.dumps(request).encode(), timeout=self.timeout + 20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.communicate()
-                return Outcome(
-                    None, time.perf_counter() - t, f"timeout: killed after {self.timeout + 20:.0f}s"
-                )
-        seconds = time.perf_counter() - t
-        lines = out.decode(errors="replace").strip().splitlines()
-        try:
-            reply = json.loads(lines[-1])
-        except (IndexError, json.JSONDecodeError):
-            tail = " ".join(err.decode(errors="replace").strip().splitlines()[-2:])
-            return Outcome(None, seconds, f"runner crashed (exit {proc.returncode}): {tail[:300]}")
-        return Outcome(reply.get("answer"), seconds, reply.get("error"))
+            reply, seconds, error = run_capped(
+                [str(self._python), str(_RUNNER)], request, self.timeout + 20, Path(scratch), env
+            )
+        if reply is None:
+            return Outcome(None, seconds, error)
+        return Outcome(reply.get("answer"), seconds, reply.get("error"), {"usage": reply.get("usage")})
 
     def close(self) -> None:
         if self._server is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.rlm.contenders import PlainRAG, _Model, chunk_text
+from bench.rlm.contenders import DeepwellRLM, PlainRAG, Unavailable, _Model, chunk_text, run_deepwell_rlm
 from bench.rlm.corpus import PYTHON_DOCS_DIR, SmolLM2Tokenizer, load_corpus, split_rst_sections
 from bench.rlm.tasks import (
     LABELS,
@@ -215,3 +215,12 @@ def test_runner_script_is_standalone() -> None:
     """The rlms runner must not import anything from this repository (it runs in another venv)."""
     source = (Path(__file__).resolve().parents[2] / "bench/rlm/_rlms_runner.py").read_text()
     assert not re.search(r"^\s*(from|import) (bench|deepwell|reasoning)\b", source, re.M)
+
+
+def test_deepwell_rlm_adapter_reports_a_missing_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "rlm", None)  # makes `import rlm` raise ImportError
+    with pytest.raises(Unavailable, match="cannot import rlm"):
+        run_deepwell_rlm("q?", "some context", "actions")
+    contender = DeepwellRLM("actions", 5.0, Path("unused"))
+    with pytest.raises(Unavailable, match="cannot import rlm"):
+        contender.prepare()

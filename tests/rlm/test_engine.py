@@ -129,3 +129,33 @@ async def test_sessions_keep_the_environment_for_follow_ups(dw) -> None:  # type
     second = await session.ask("And what is that number again?", mode="actions")
     assert first.answer == "4817293" and session.ctx is ctx and session.history[0][1] == "4817293"
     assert second.run_id != first.run_id
+
+
+async def test_a_key_the_text_never_mentions_is_not_answered_from_look_alikes(dw) -> None:  # type: ignore[no-untyped-def]
+    llm = ScriptedLLM(sub=lambda p: "4817293")
+    r = await answer_async(
+        "What is the special magic number for silver-otter?",
+        haystack(inserts={150: NEEDLE}),
+        llm=llm,
+        dw=dw,
+        mode="actions",
+    )
+    assert "4817293" not in r.answer and "silver-otter" in r.answer and llm.calls == []
+
+
+async def test_records_with_stray_keys_in_free_text_still_count(dw) -> None:  # type: ignore[no-untyped-def]
+    recs = {i * 2: f"Record #{i:05d} | user: u{i} | label: refund | note: plain" for i in range(30)}
+    recs.update(
+        {
+            i * 2 + 1: f"Record #{i:05d} | user: u{i} | label: refund | note: uses O|O:ref format"
+            for i in range(30, 40)
+        }
+    )
+    r = await answer_async(
+        "How many records have the label 'refund'?",
+        haystack(n=100, inserts=recs),
+        llm=ScriptedLLM(),
+        dw=dw,
+        mode="actions",
+    )
+    assert r.answer == "40"
