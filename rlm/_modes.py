@@ -112,9 +112,9 @@ async def run_actions(e: Engine) -> Found | None:
             observations.append(f"Result: error: {exc}")
 
 
-_CODE_SYSTEM = """You answer a question about a long text stored in the variable `context` (a str) of a Python REPL.
+_CODE_SYSTEM = """You answer a question about a long text held in the variable `context` (a str) of a REPL.
 You cannot see it; explore it with code. Write code in ```repl blocks; you will see what it prints.
-Functions: llm_query(prompt) -> str asks a language model about a piece of text (keep pieces under 4000 chars);
+Functions: llm_query(prompt) -> str asks a language model about a piece of text (pieces < 4000 chars);
 llm_query_batched(prompts) -> list[str]; search(query, k=5) -> list of passages {"doc","text"};
 grep(pattern) -> {"total", "matches": [{"doc","context"}]}; records() -> {"fields","records"}; SHOW_VARS().
 When you know the answer, run: answer = {"content": "<the answer>", "ready": True}

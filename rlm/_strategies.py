@@ -97,7 +97,7 @@ def _quoted(q: str) -> list[str]:
 
 
 def _anchors(q: str) -> list[str]:
-    """Distinctive terms of the question: quoted phrases, hyphenated or CamelCase words, numbers, rare words."""
+    """Distinctive terms of the question: quoted phrases, hyphenated words, then other content words."""
     out = _quoted(q)
     out += re.findall(r"\b[\w]+(?:-[\w]+)+\b", q)
     out += [w for w in re.findall(r"\b[A-Za-z][\w]*\b", q) if w.lower() not in _STOP and len(w) > 3]
@@ -270,7 +270,8 @@ async def map_reduce(e: Engine, question: str) -> Found | None:
         passages = [{"doc": d["doc"], "text": e.ctx.read(d["start"], d["start"] + 1200)} for d in spread]
     notes = await e.llm_query_batched(
         [
-            f"Passage: {p['text'][:1200]}\n\nWrite one short note on what this passage says about: {question}\n"
+            f"Passage: {p['text'][:1200]}\n\n"
+            f"Write one short note on what this passage says about: {question}\n"
             "If it says nothing about it, reply NONE."
             for p in passages
         ],
@@ -303,11 +304,13 @@ def route(question: str, ctx: Any) -> list[str]:
     q = question.lower()
     order: list[str] = []
     structure_q = re.search(
-        r"\bwhich (document|section|file|chapter|release|page)|how many (different )?(documents|sections|files)|in how many",
+        r"\bwhich (document|section|file|chapter|release|page)"
+        r"|how many (different )?(documents|sections|files)|in how many",
         q,
     )
     aggregate_q = re.search(
-        r"most common|least common|most frequent|least frequent|how many (records|entries|rows|items|times)|number of (records|entries)",
+        r"most common|least common|most frequent|least frequent"
+        r"|how many (records|entries|rows|items|times)|number of (records|entries)",
         q,
     )
     if aggregate_q:

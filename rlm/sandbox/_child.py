@@ -115,22 +115,27 @@ def _audit(event, args):
         roots = (SCRATCH,) if writing else READABLE
         if not _inside(path, roots):
             raise PermissionError(
-                f"sandbox: cannot {'write' if writing else 'read'} {path}: only the scratch directory is available"
+                f"sandbox: cannot {'write' if writing else 'read'} {path}: only the scratch directory is open"
             )
-    if event in {
-        "os.remove",
-        "os.rename",
-        "os.rmdir",
-        "os.mkdir",
-        "os.chmod",
-        "os.chown",
-        "os.link",
-        "os.symlink",
-        "os.truncate",
-        "os.utime",
-    }:
-        if args and isinstance(args[0], (str, bytes)) and not _inside(args[0], (SCRATCH,)):
-            raise PermissionError(f"sandbox: {event} outside the scratch directory is not allowed")
+    if (
+        event
+        in {
+            "os.remove",
+            "os.rename",
+            "os.rmdir",
+            "os.mkdir",
+            "os.chmod",
+            "os.chown",
+            "os.link",
+            "os.symlink",
+            "os.truncate",
+            "os.utime",
+        }
+        and args
+        and isinstance(args[0], (str, bytes))
+        and not _inside(args[0], (SCRATCH,))
+    ):
+        raise PermissionError(f"sandbox: {event} outside the scratch directory is not allowed")
     if (
         event == "os.listdir"
         and args

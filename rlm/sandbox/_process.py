@@ -244,8 +244,8 @@ class ProcessSandbox:
                 self._kill()
                 await self._reap()
                 return ExecResult(
-                    error=f"{restarted}Timed out after {self.limits.wall_seconds:.0f}s of wall time; the REPL was "
-                    "stopped and its variables are lost. Do less per step.",
+                    error=f"{restarted}Timed out after {self.limits.wall_seconds:.0f}s of wall time; "
+                    "the REPL was stopped and its variables are lost. Do less per step.",
                     timed_out=True,
                     seconds=time.perf_counter() - t0,
                 )

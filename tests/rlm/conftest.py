@@ -36,9 +36,25 @@ class ScriptedLLM:
 
 def haystack(n: int = 300, seed: int = 1, inserts: dict[int, str] | None = None) -> str:
     rng = random.Random(seed)
-    words = (
-        "the quick brown fox jumps over lazy dogs while rivers flow into quiet seas under grey skies".split()
-    )
+    words = [
+        "the",
+        "quick",
+        "brown",
+        "fox",
+        "jumps",
+        "over",
+        "lazy",
+        "dogs",
+        "while",
+        "rivers",
+        "flow",
+        "into",
+        "quiet",
+        "seas",
+        "under",
+        "grey",
+        "skies",
+    ]
     paras = [" ".join(rng.choice(words) for _ in range(60)) + "." for _ in range(n)]
     for pos, text in sorted((inserts or {}).items(), reverse=True):
         paras.insert(pos, text)
