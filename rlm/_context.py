@@ -25,7 +25,6 @@ _HEADER_CANDIDATES = [
     re.compile(
         r"^=+ *(?:Document|Doc|File|Section)\s*:?\s*(?P<name>[^=(]+?)\s*(?:\(.*\))?\s*=*\s*$", re.M | re.I
     ),
-    re.compile(r"^#{1,2} +(?P<name>[^\n]+?)[ \t]*\n[ \t]*\n", re.M),  # a heading, not a code comment
     re.compile(r"^(?:Document|File|Source|Title)\s*:\s*(?P<name>.+?)\s*$", re.M | re.I),
 ]
 _FIELD = re.compile(r"(?P<key>[A-Za-z_][\w ]{0,20}?)\s*:\s*(?P<value>[^|;\t]+?)\s*(?=\||;|\t|$)")
