@@ -94,7 +94,7 @@ class LlamaCppLLM:
         n_ctx: int = 8192,
         n_threads: int | None = None,
         n_batch: int = 512,
-        cache_mb: int = 0,
+        cache_mb: int = 256,
         prompt_lookup: int = 0,
         name: str | None = None,
         max_retries: int = 2,
