@@ -47,6 +47,15 @@ def config_entry(settings: Settings, name: str = "deepwell") -> dict[str, Any]:
     return {"mcpServers": {name: {"command": _command(), "args": ["mcp", "stdio"], "env": env}}}
 
 
+def _free_name(path: Path) -> Path:
+    """``path``, or ``path-1``, ``path-2``...: two installs in one second must not overwrite a backup."""
+    candidate, n = path, 0
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate
+
+
 def install(
     settings: Settings, config_path: Path | None = None, name: str = "deepwell"
 ) -> tuple[Path, Path | None]:
@@ -65,7 +74,7 @@ def install(
             ) from exc
         if not isinstance(data, dict):
             raise InputError(f"{path} does not hold a JSON object; nothing was changed.")
-        backup = path.with_name(f"{path.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
+        backup = _free_name(path.with_name(f"{path.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}"))
         shutil.copy2(path, backup)
     servers = data.setdefault("mcpServers", {})
     if not isinstance(servers, dict):
@@ -74,5 +83,7 @@ def install(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    if path.exists():
+        shutil.copymode(path, tmp)
     tmp.replace(path)
     return path, backup

@@ -64,5 +64,11 @@ def serve_http(settings: Settings, host: str, port: int, token: str | None) -> N
     import uvicorn
 
     app = http_app(settings, token)
+    if not token and host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning(
+            "Serving on %s without a token: anyone who can reach this port can read and change your "
+            "collections. Pass --token or set DEEPWELL_AUTH_TOKEN.",
+            host,
+        )
     log.warning("Deepwell MCP on http://%s:%d/mcp%s", host, port, " (bearer token required)" if token else "")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -15,6 +15,8 @@ __all__ = [
     "DeleteOut",
     "DocumentInfoOut",
     "DocumentOut",
+    "DocumentSummary",
+    "DocumentsOut",
     "GrepMatch",
     "GrepOut",
     "Hit",
@@ -58,6 +60,21 @@ class CollectionOut(BaseModel):
 
 class CollectionsOut(BaseModel):
     collections: list[CollectionOut]
+
+
+class DocumentSummary(BaseModel):
+    id: int
+    uri: str
+    title: str
+    chars: int
+    metadata: dict[str, Any]
+
+
+class DocumentsOut(BaseModel):
+    collection: str
+    documents: list[DocumentSummary]
+    offset: int
+    next_offset: int | None = Field(description="Pass as offset to get the next page; null when done.")
 
 
 class DocumentOut(BaseModel):

@@ -8,8 +8,11 @@ sessions of one server process.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import json
+import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +20,7 @@ from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
@@ -33,6 +36,8 @@ from mcp_servers._schemas import (
     DeleteOut,
     DocumentInfoOut,
     DocumentOut,
+    DocumentsOut,
+    DocumentSummary,
     GrepOut,
     Hit,
     IngestOut,
@@ -43,6 +48,8 @@ from mcp_servers._schemas import (
 from retrieval import documents as doctools
 
 __all__ = ["build_server"]
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -58,11 +65,19 @@ SLOW_READ = ToolAnnotations(
     readOnlyHint=True, destructiveHint=False, idempotentHint=False, openWorldHint=False
 )
 
+Collection = Annotated[str, Field(description="Collection name; list_collections shows them.")]
+DocumentRef = Annotated[
+    int | str,
+    Field(description="Document id (number) or exact URI, as given by search hits (document_id or uri)."),
+]
+Question = Annotated[str, Field(description="The question, in natural language.")]
+
 _INSTRUCTIONS = (
-    "Deepwell searches the user's local document collections. Start with list_collections, then search "
-    "(hybrid by default). Cite results by their citation field. For a long document, use document_info and "
-    "outline first, then read_range or grep to read only what you need. ask answers a question from the "
-    "collection with citations using the local model; rlm_answer handles questions over very long contexts."
+    "Deepwell searches the user's local document collections. Start with list_collections (list_documents "
+    "shows what one holds), then search (hybrid by default). Cite results by their citation field. For a "
+    "long document, use document_info and outline first, then read_range or grep to read only what you "
+    "need. ask answers a question from a collection with citations using the local model; rlm_answer "
+    "handles questions over very long contexts."
 )
 
 
@@ -89,6 +104,24 @@ def _tool_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+class _Stopped(Exception):
+    """Raised inside a worker thread at its next safe point after the client cancelled the call."""
+
+
+async def _stoppable(fn: Callable[[threading.Event], R]) -> R:
+    """Run blocking work in a thread; if the call is cancelled, return at once and tell the work to stop.
+
+    A thread cannot be killed, so the work checks ``stop`` where stopping is safe (ingest: between
+    documents, each committed in its own transaction), and nothing half-written is left behind.
+    """
+    stop = threading.Event()
+    try:
+        return await anyio.to_thread.run_sync(fn, stop, abandon_on_cancel=True)
+    except anyio.get_cancelled_exc_class():
+        stop.set()
+        raise
+
+
 def _hit(h: Any) -> Hit:
     return Hit(**{k: v for k, v in h.to_dict().items() if k != "metadata"}, citation=h.citation)
 
@@ -96,7 +129,10 @@ def _hit(h: Any) -> Hit:
 def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
     """The ``deepwell`` MCP server over one store; pass ``dw`` to share an open SDK object."""
     dw = dw or Deepwell(settings)
-    server: MCPServer = MCPServer("deepwell", instructions=_INSTRUCTIONS, version="0.1.0")
+    # MCPServer configures root logging at this level when nothing else has: keep a host process quiet
+    server: MCPServer = MCPServer(
+        "deepwell", instructions=_INSTRUCTIONS, version="0.1.0", log_level="WARNING"
+    )
     llm_holder: dict[str, Any] = {}
     llm_lock = asyncio.Lock()
 
@@ -160,9 +196,26 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
 
     @server.tool(annotations=READ_ONLY)
     @_tool_errors
+    def list_documents(
+        collection: Collection,
+        limit: Annotated[int, Field(ge=1, le=200, description="Documents per page.")] = 50,
+        offset: Annotated[int, Field(ge=0, description="Skip this many (from next_offset).")] = 0,
+    ) -> DocumentsOut:
+        """List a collection's documents (id, uri, title, size), a page at a time."""
+        rows = dw.documents(collection, limit=limit + 1, offset=offset)
+        more = len(rows) > limit
+        return DocumentsOut(
+            collection=collection,
+            documents=[DocumentSummary(**r) for r in rows[:limit]],
+            offset=offset,
+            next_offset=offset + limit if more else None,
+        )
+
+    @server.tool(annotations=READ_ONLY)
+    @_tool_errors
     def get_document(
-        collection: str,
-        document: Annotated[str, Field(description="Document id or its exact URI (from search results).")],
+        collection: Collection,
+        document: DocumentRef,
         max_chars: Annotated[int, Field(ge=100, le=doctools.MAX_RANGE_CHARS)] = 8000,
     ) -> DocumentOut:
         """Get a document's metadata and the start of its text (use read_range for the rest)."""
@@ -192,19 +245,26 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
     async def ingest(
         paths: Annotated[list[str], Field(description="Files or directories under the allowed roots.")],
         ctx: Context,
-        collection: str = "default",
+        collection: Collection = "default",
         include: Annotated[list[str] | None, Field(description="Globs to include, e.g. ['*.md'].")] = None,
     ) -> IngestOut:
         """Ingest files into a collection (txt, md, html, pdf). Unchanged files are skipped."""
         resolved = [allowed(p) for p in paths]
         loop = asyncio.get_running_loop()
 
-        def progress(item: str, done: int, total: int) -> None:
-            asyncio.run_coroutine_threadsafe(ctx.report_progress(done, total or None, Path(item).name), loop)
+        sent: list[concurrent.futures.Future[None]] = []
 
-        report = await anyio.to_thread.run_sync(
-            functools.partial(dw.ingest, resolved, collection, include=include, progress=progress)
-        )
+        def work(stop: threading.Event) -> Any:
+            def progress(item: str, done: int, total: int) -> None:
+                if stop.is_set():
+                    raise _Stopped
+                note = ctx.report_progress(done, total or None, Path(item).name)
+                sent.append(asyncio.run_coroutine_threadsafe(note, loop))
+
+            return dw.ingest(resolved, collection, include=include, progress=progress)
+
+        report = await _stoppable(work)
+        await asyncio.gather(*map(asyncio.wrap_future, sent))  # every notification precedes the result
         return IngestOut(
             collection=collection,
             added=report.added,
@@ -217,8 +277,8 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
     @server.tool(annotations=DESTRUCTIVE)
     @_tool_errors
     def delete_document(
-        collection: str,
-        document: Annotated[str, Field(description="Document id or exact URI.")],
+        collection: Collection,
+        document: DocumentRef,
     ) -> DeleteOut:
         """Delete a document and its chunks from the collection and every index."""
         d = dw.get_document(collection, document)
@@ -228,7 +288,7 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
     # documents ------------------------------------------------------------------------------------
     @server.tool(annotations=READ_ONLY)
     @_tool_errors
-    def document_info(collection: str, document: str) -> DocumentInfoOut:
+    def document_info(collection: Collection, document: DocumentRef) -> DocumentInfoOut:
         """Size (chars, lines, tokens), outline of headings and a preview of a document."""
         d = dw.get_document(collection, document)
         info = doctools.document_info(d.text, lambda t: len(dw.embedder.token_offsets(t)))
@@ -237,8 +297,8 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
     @server.tool(annotations=READ_ONLY)
     @_tool_errors
     def read_range(
-        collection: str,
-        document: str,
+        collection: Collection,
+        document: DocumentRef,
         start: Annotated[int, Field(ge=0, description="First char/token (0-based) or line (1-based).")],
         end: Annotated[
             int | None, Field(description="End (exclusive for chars/tokens, inclusive for lines).")
@@ -254,8 +314,8 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
     @server.tool(annotations=READ_ONLY)
     @_tool_errors
     def grep(
-        collection: str,
-        document: str,
+        collection: Collection,
+        document: DocumentRef,
         pattern: Annotated[
             str, Field(description="Python regular expression (case-insensitive by default).")
         ],
@@ -273,7 +333,7 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
 
     @server.tool(annotations=READ_ONLY)
     @_tool_errors
-    def outline(collection: str, document: str) -> OutlineOut:
+    def outline(collection: Collection, document: DocumentRef) -> OutlineOut:
         """A document's headings (with line numbers) and its chunk map, to decide what to read."""
         d = dw.get_document(collection, document)
         return OutlineOut(
@@ -284,9 +344,9 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
     @server.tool(annotations=SLOW_READ)
     @_tool_errors
     async def ask(
-        question: str,
+        question: Question,
         ctx: Context,
-        collection: str = "default",
+        collection: Collection = "default",
         k: Annotated[int, Field(ge=1, le=10, description="Passages to read.")] = 4,
     ) -> AnswerOut:
         """Answer a question from a collection with the local model, citing the passages used as [n]."""
@@ -321,9 +381,9 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
     @server.tool(annotations=SLOW_READ)
     @_tool_errors
     async def moa_answer(
-        question: str,
+        question: Question,
         ctx: Context,
-        collection: str = "default",
+        collection: Collection = "default",
         proposers: Annotated[int, Field(ge=1, le=5, description="How many proposals to aggregate.")] = 3,
     ) -> AnswerOut:
         """Mixture-of-Agents: several sampled answers from the local model, reconciled by an aggregator."""
@@ -347,14 +407,20 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
         """All collections with their counts."""
         return json.dumps([c.to_dict() for c in dw.collections()], default=str)
 
+    @server.resource("deepwell://{collection}/documents", mime_type="application/json")
+    def documents_resource(collection: str) -> str:
+        """The documents of a collection (first 1000): id, uri, title, size."""
+        try:
+            return json.dumps(dw.documents(collection, limit=1000), default=str)
+        except DeepwellError as exc:
+            raise ResourceError(str(exc)) from exc
+
     @server.resource("deepwell://{collection}/documents/{document_id}", mime_type="text/plain")
     def document_resource(collection: str, document_id: str) -> str:
         """The full extracted text of a document."""
         try:
             return dw.get_document(collection, document_id).text
         except DeepwellError as exc:
-            from mcp.server.mcpserver.exceptions import ResourceError
-
             raise ResourceError(str(exc)) from exc
 
     @server.prompt()
@@ -382,7 +448,9 @@ def _register_rlm(server: MCPServer, settings: Settings, dw: Deepwell, get_llm: 
     """``rlm_answer``: a Recursive Language Model over a collection or a file, as a long-running tool."""
     try:
         import rlm
-    except ImportError:
+    except ImportError as exc:
+        if exc.name != "rlm":  # installed but broken: say so instead of silently dropping the tool
+            log.warning("rlm_answer is unavailable: importing rlm failed: %s", exc)
         return
     if not hasattr(rlm, "answer_async"):
         return
@@ -390,7 +458,7 @@ def _register_rlm(server: MCPServer, settings: Settings, dw: Deepwell, get_llm: 
     @server.tool(annotations=SLOW_READ)
     @_tool_errors
     async def rlm_answer(
-        question: str,
+        question: Question,
         ctx: Context,
         collection: Annotated[str | None, Field(description="Answer over this whole collection.")] = None,
         path: Annotated[str | None, Field(description="Or over one file under the allowed roots.")] = None,

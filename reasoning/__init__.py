@@ -1,7 +1,7 @@
 """The reasoning core: one ``LLM`` interface; llama.cpp in-process by default, or an OpenAI-style server."""
 
 from reasoning._load import BACKENDS, fit_messages, load_llm
-from reasoning._models import PACKAGED_MODELS, resolve_model_path
+from reasoning._models import PACKAGED_MODELS, model_info, resolve_model_path
 from reasoning._types import LLM, Completion, Message, SyncLLM, ToolCall, ToolSpec, Usage
 
 __all__ = [
@@ -16,5 +16,6 @@ __all__ = [
     "Usage",
     "fit_messages",
     "load_llm",
+    "model_info",
     "resolve_model_path",
 ]

@@ -46,13 +46,38 @@ _MODELS: dict[tuple[Any, ...], _Shared] = {}
 _MODELS_LOCK = threading.Lock()
 
 
-def _load(path: Path, n_ctx: int, n_threads: int, n_batch: int, cache_mb: int, prompt_lookup: int) -> _Shared:
+# Generating one token is a chain of small matrix products with a thread barrier after each; a model this
+# small finishes each product faster than a second thread can be scheduled. Measured on 2 shared cores
+# (SmolLM2-135M, bench/llm): 1 thread generated 20-27 tokens/s, 2 threads 1-5 tokens/s, while prompt
+# processing (big batched products) ran the same or better on 2. Big models are the other way round.
+_SMALL_MODEL_BYTES = 1 << 30
+
+
+def _threads(path: Path, n_threads: int | None) -> tuple[int, int]:
+    """(generation threads, prompt-processing threads); an explicit setting applies to both."""
+    if n_threads:
+        return n_threads, n_threads
+    cores = os.cpu_count() or 2
+    return (1 if path.stat().st_size < _SMALL_MODEL_BYTES else cores), cores
+
+
+def _load(
+    path: Path, n_ctx: int, n_threads: int | None, n_batch: int, cache_mb: int, prompt_lookup: int
+) -> _Shared:
     key = (str(path), n_ctx, n_threads, n_batch, cache_mb, prompt_lookup)
     with _MODELS_LOCK:
         if key in _MODELS:
             return _MODELS[key]
-        check_gguf(path)
+        meta = check_gguf(path)
+        trained = int(meta.get(f"{meta.get('general.architecture')}.context_length", 0) or 0)
+        if trained and n_ctx > trained:
+            log.warning(
+                "%s was trained with a %d-token window; using that, not %d", path.name, trained, n_ctx
+            )
+            n_ctx = trained
+        gen_threads, batch_threads = _threads(path, n_threads)
         try:
+            import numpy as np
             from llama_cpp import Llama, LlamaRAMCache
             from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
         except ImportError as exc:
@@ -63,8 +88,8 @@ def _load(path: Path, n_ctx: int, n_threads: int, n_batch: int, cache_mb: int, p
             llama = Llama(
                 model_path=str(path),
                 n_ctx=n_ctx,
-                n_threads=n_threads,
-                n_threads_batch=n_threads,
+                n_threads=gen_threads,
+                n_threads_batch=batch_threads,
                 n_batch=n_batch,
                 flash_attn=True,
                 draft_model=LlamaPromptLookupDecoding(num_pred_tokens=prompt_lookup)
@@ -77,6 +102,10 @@ def _load(path: Path, n_ctx: int, n_threads: int, n_batch: int, cache_mb: int, p
                 f"llama.cpp could not load {path}: {exc}. The file may be corrupt or for an unsupported "
                 "architecture; re-download it or pick another GGUF."
             ) from exc
+        # Without logits_all, llama-cpp-python samples inside llama.cpp and never reads its n_batch x n_vocab
+        # score matrix (100 MB for SmolLM2), yet save_state/load_state copy it on every prefix-cache
+        # save and hit (measured 60-970 ms each). Rows for one sampled token plus any drafted ones suffice.
+        llama.scores = np.zeros((prompt_lookup + 1, llama.n_vocab()), dtype=np.single)
         if cache_mb:
             llama.set_cache(LlamaRAMCache(capacity_bytes=cache_mb << 20))
         shared = _Shared(llama)
@@ -100,7 +129,7 @@ class LlamaCppLLM:
         max_retries: int = 2,
     ) -> None:
         path = Path(model_path)
-        self._shared = _load(path, n_ctx, n_threads or os.cpu_count() or 2, n_batch, cache_mb, prompt_lookup)
+        self._shared = _load(path, n_ctx, n_threads, n_batch, cache_mb, prompt_lookup)
         self._llama = self._shared.llama
         self.name = name or path.name
         self.path = path
@@ -182,8 +211,13 @@ class LlamaCppLLM:
         seed: int | None,
         stop: list[str],
         grammar: Any = None,
+        cancel: threading.Event,
     ) -> tuple[str, str, Usage]:
+        from llama_cpp import StoppingCriteriaList
+
         with self._shared.lock:
+            if cancel.is_set():
+                return "", "cancelled", Usage()
             out = self._llama.create_completion(
                 prompt=tokens,
                 max_tokens=max_tokens,
@@ -191,6 +225,7 @@ class LlamaCppLLM:
                 seed=seed,
                 stop=stop,
                 grammar=grammar,
+                stopping_criteria=StoppingCriteriaList([lambda _ids, _logits: cancel.is_set()]),
             )
         choice = out["choices"][0]
         usage = out.get("usage", {})
@@ -199,6 +234,15 @@ class LlamaCppLLM:
             choice.get("finish_reason") or "stop",
             Usage(usage.get("prompt_tokens", len(tokens)), usage.get("completion_tokens", 0)),
         )
+
+    async def _run(self, tokens: list[int], **kwargs: Any) -> tuple[str, str, Usage]:
+        """Generate in a worker thread; a cancelled caller stops the generation at the next token."""
+        cancel = threading.Event()
+        try:
+            return await asyncio.to_thread(self._generate, tokens, cancel=cancel, **kwargs)
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
 
     async def complete(
         self,
@@ -219,8 +263,7 @@ class LlamaCppLLM:
         grammar = self._grammar(json_schema) if json_schema is not None else None
         prompt_used = completion_used = 0
         for attempt in range(self.max_retries + 1):
-            text, finish, usage = await asyncio.to_thread(
-                self._generate,
+            text, finish, usage = await self._run(
                 tokens,
                 max_tokens=max_tokens,
                 temperature=temperature if attempt == 0 else max(temperature, 0.3),
@@ -266,8 +309,7 @@ class LlamaCppLLM:
         for attempt in range(self.max_retries + 1):
             tokens, tstop = self._render(convo, tools)
             self._guard(tokens, max_tokens)
-            text, finish, usage = await asyncio.to_thread(
-                self._generate,
+            text, finish, usage = await self._run(
                 tokens,
                 max_tokens=max_tokens,
                 temperature=temperature if attempt == 0 else max(temperature, 0.3),
@@ -318,9 +360,19 @@ class LlamaCppLLM:
         queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
         cancelled = threading.Event()
 
+        def put(item: str | BaseException | None) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the consumer's event loop is gone
+                cancelled.set()
+
         def worker() -> None:
+            from llama_cpp import StoppingCriteriaList
+
             try:
                 with self._shared.lock:
+                    if cancelled.is_set():
+                        return
                     chunks: Iterator[dict[str, Any]] = self._llama.create_completion(
                         prompt=tokens,
                         max_tokens=max_tokens,
@@ -328,14 +380,13 @@ class LlamaCppLLM:
                         seed=seed,
                         stop=[*(stop or []), *tstop],
                         stream=True,
+                        stopping_criteria=StoppingCriteriaList([lambda _ids, _logits: cancelled.is_set()]),
                     )
                     for chunk in chunks:
-                        if cancelled.is_set():
-                            break
-                        loop.call_soon_threadsafe(queue.put_nowait, chunk["choices"][0]["text"])
-                loop.call_soon_threadsafe(queue.put_nowait, None)
+                        put(chunk["choices"][0]["text"])
+                put(None)
             except BaseException as exc:  # surfaced to the consumer below
-                loop.call_soon_threadsafe(queue.put_nowait, exc)
+                put(exc)
 
         thread = threading.Thread(target=worker, daemon=True)
         thread.start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from deepwell.errors import ConfigError
+from deepwell.errors import ConfigError, ModelError
 from deepwell.settings import Settings
 from reasoning._models import resolve_model_path
 from reasoning._types import LLM, Message
@@ -32,12 +32,28 @@ def _openai(settings: Settings) -> LLM:
         )
     return OpenAICompatLLM(
         settings.llm_base_url,
+        tokenizer=_local_tokenizer(settings) if "llm_model" in settings.model_fields_set else None,
         model=settings.llm_api_model or settings.llm_model,
         api_key=settings.llm_api_key,
         n_ctx=settings.llm_n_ctx,
         timeout=settings.llm_timeout,
         concurrency=settings.llm_concurrency,
     )
+
+
+def _local_tokenizer(settings: Settings) -> Callable[[str], int] | None:
+    """Exact token counts for a server that runs a GGUF the user also has locally (vocabulary only)."""
+    try:
+        path = resolve_model_path(settings.llm_model)
+    except ModelError:
+        return None
+    import llama_cpp
+    from llama_cpp._internals import LlamaModel  # a model without a context: ``Llama`` needs one
+
+    params = llama_cpp.llama_model_default_params()
+    params.vocab_only = True
+    vocab = LlamaModel(path_model=str(path), params=params, verbose=False)
+    return lambda text: len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
 
 BACKENDS: dict[str, Callable[[Settings], LLM]] = {"llama_cpp": _llama_cpp, "openai": _openai}

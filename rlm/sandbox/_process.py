@@ -1,7 +1,9 @@
 """``ProcessSandbox``: model-written Python in a separate, locked-down, persistent REPL process.
 
-A crash, hang, memory blow-up or limit hit never propagates: ``execute`` returns an ``ExecResult`` that
-says what happened, and the next ``execute`` starts a fresh REPL (state lost, and the result says so).
+The host side of the JSON-lines protocol. The child (``_child.py``) is untrusted once user code has run,
+so every message from it is validated and bounded here. A crash, hang, memory blow-up or limit hit never
+raises: ``execute`` returns an ``ExecResult`` that says what happened, and the next ``execute`` starts a
+fresh REPL (its result says that the earlier variables are gone).
 """
 
 from __future__ import annotations
@@ -12,195 +14,398 @@ import inspect
 import json
 import logging
 import os
+import pwd
 import shutil
 import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from rlm.sandbox._isolation import Isolation, make_preexec
+from deepwell.errors import SandboxError
+from rlm.sandbox._protocol import ExecResult, HostFunction, SandboxLimits
 
-__all__ = ["ExecResult", "ProcessSandbox", "Sandbox", "SandboxLimits"]
+__all__ = ["ProcessSandbox"]
 
 log = logging.getLogger(__name__)
-_CHILD = Path(__file__).with_name("_child.py")
-
-
-@dataclass(frozen=True)
-class SandboxLimits:
-    cpu_seconds: int = 20
-    wall_seconds: float = 30.0
-    memory_mb: int = 768
-    file_size_mb: int = 16
-    max_output_chars: int = 8000
-    max_processes: int = 16
-    host_call_timeout: float = 300.0
-
-
-@dataclass
-class ExecResult:
-    stdout: str = ""
-    stderr: str = ""
-    error: str | None = None
-    timed_out: bool = False
-    killed: bool = False
-    seconds: float = 0.0
-    variables: dict[str, Any] = field(default_factory=dict)
-    notice: str = ""
-    notice: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and not self.timed_out and not self.killed
-
-
-class Sandbox(Protocol):
-    async def execute(self, code: str) -> ExecResult: ...
-
-    async def close(self) -> None: ...
+_CHILD_SOURCE = Path(__file__).with_name("_child.py")
+# The child's program arrives on stdin (length line, then source), keeping command lines short in `ps`.
+# Read byte-wise so nothing past the program is buffered away from the child's own protocol reader.
+_BOOT = (
+    "import os\nn = b''\nwhile not n.endswith(b'\\n'):\n    n += os.read(0, 1)\nsrc = b''\n"
+    "while len(src) < int(n):\n    src += os.read(0, int(n) - len(src))\n"
+    "exec(compile(src, '<sandbox>', 'exec'))\n"
+)
+_MAX_MESSAGE = 64 * 2**20
+_STDERR_TAIL = 4000
+_OPTIONAL_LAYERS = frozenset({"namespaces", "seccomp", "audit-hook"})
+_RESTART_NOTE = "Note: the REPL was restarted because the previous one ended; earlier variables are gone."
 
 
 class ProcessSandbox:
+    """A persistent REPL in a child process, isolated with what the kernel offers (see ``_child.py``).
+
+    ``disable`` switches off layers (``namespaces``, ``seccomp``, ``audit-hook``): for hosts whose kernel
+    forbids one, and for tests that check the other layers hold on their own.
+
+    With a mount namespace the REPL's ``/scratch`` is a private tmpfs of ``limits.scratch_mb`` (so many
+    small files cannot fill the host's disk either) and is emptied when the REPL ends; ``scratch_dir`` is
+    the host directory used in its place when namespaces are disabled or refused.
+
+    ``inputs`` (e.g. the long context) are written once to a read-only directory and loaded by the child,
+    so tens of megabytes never go through a command line or the protocol pipe. ``host_functions`` become
+    callables in the REPL; their exceptions arrive there as ``HostError``.
+    """
+
     def __init__(
         self,
         limits: SandboxLimits | None = None,
         *,
         scratch_dir: str | Path | None = None,
-        host_functions: dict[str, Callable[..., Any]] | None = None,
-        inputs: dict[str, Any] | None = None,
+        host_functions: Mapping[str, HostFunction] | None = None,
+        inputs: Mapping[str, Any] | None = None,
+        disable: Iterable[str] = (),
     ) -> None:
         self.limits = limits or SandboxLimits()
-        self._own_scratch = scratch_dir is None
-        # mount points live in a fresh directory an unprivileged user can traverse; the scratch
-        # directory itself may sit anywhere (it is bind-mounted onto ``<root>/scratch`` in the child)
-        self.root = Path(tempfile.mkdtemp(prefix="deepwell-sandbox-"))
-        os.chmod(self.root, 0o755)
-        self.scratch = Path(scratch_dir) if scratch_dir else self.root / "data"
-        self.scratch.mkdir(parents=True, exist_ok=True)
-        self._scratch_mount = self.root / "scratch"
-        self._scratch_mount.mkdir()
-        self._py_mount = self.root / "python"
-        self._py_mount.mkdir()
         self.host_functions = dict(host_functions or {})
-        self._inputs = inputs or {}
-        self._input_files: dict[str, str] = {}
-        self._proc: asyncio.subprocess.Process | None = None
+        self.disabled = frozenset(disable)
+        unknown = self.disabled - _OPTIONAL_LAYERS
+        if unknown:
+            raise SandboxError(
+                f"Unknown sandbox layer(s) {sorted(unknown)} in disable=; "
+                f"choose from {sorted(_OPTIONAL_LAYERS)}."
+            )
         self.layers: list[str] = []
-        self._restarts = 0
+        self.restarts = 0
+        names = [*self.host_functions, *(inputs or {})]
+        for name in names:
+            if not name.isidentifier() or name.startswith("_"):
+                raise SandboxError(
+                    f"{name!r} cannot be a name in the sandbox: "
+                    "use a Python identifier without a leading '_'."
+                )
+        if len(set(names)) != len(names):
+            raise SandboxError("An input and a host function share a name; rename one of them.")
+        self._root = Path(tempfile.mkdtemp(prefix="deepwell-sandbox-"))
+        os.chmod(self._root, 0o755)
+        self._own_scratch = scratch_dir is None
+        self.scratch = Path(scratch_dir) if scratch_dir is not None else self._root / "scratch"
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        self._inputs_dir = self._root / "inputs"
+        self._inputs_dir.mkdir(mode=0o755)
+        (self._root / "root").mkdir(mode=0o755)
+        self._input_files, input_bytes = self._write_inputs(dict(inputs or {}))
+        # a str of n UTF-8 bytes needs up to 4n in memory while decoding, JSON more; headroom keeps the
+        # user's memory_mb for the user's own work
+        self._memory_bytes = self.limits.memory_mb * 2**20 + 5 * input_bytes
+        self._uid, self._gid = _nobody()
+        self._proc: asyncio.subprocess.Process | None = None
+        self._inner_pid: int | None = None
+        self._stderr_tail = bytearray()
+        self._stderr_task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self._closed = False
+        self._ended = False
 
+    # lifecycle ---------------------------------------------------------------------------------------
     async def __aenter__(self) -> ProcessSandbox:
-        await self._start()
+        await self.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    # process management ----------------------------------------------------------------------------
-    def _write_inputs(self) -> None:
-        for name, value in self._inputs.items():
-            if isinstance(value, str):
-                path = self.scratch / f".input-{name}.txt"
-                path.write_text(value, encoding="utf-8")
-            else:
-                path = self.scratch / f".input-{name}.json"
-                path.write_text(json.dumps(value), encoding="utf-8")
-            self._input_files[name] = str(path)
-        input_bytes = sum(Path(p).stat().st_size for p in self._input_files.values())
-        self._memory = self.limits.memory_mb * 2**20 + 6 * input_bytes
-        if os.getuid() == 0:
-            for p in [self.scratch, *self.scratch.iterdir()]:
-                os.chown(p, 65534, 65534)
+    async def start(self) -> None:
+        """Start the REPL; raises ``SandboxError`` with the reason if it cannot start at all."""
+        if self._closed:
+            raise SandboxError("This sandbox was closed; create a new ProcessSandbox.")
+        if self._proc is not None and self._proc.returncode is None and not self._ended:
+            return
+        try:
+            await self._spawn()
+        except SandboxError:
+            await self._stop()
+            raise
+        except (OSError, ValueError) as exc:
+            await self._stop()
+            raise SandboxError(f"The sandbox REPL could not be started: {exc}.") from exc
+        missing = [x for x in self.layers if x.startswith("no-")]
+        if missing:
+            log.warning("sandbox started with weaker isolation: %s", ", ".join(missing))
+        log.debug("sandbox layers: %s", ", ".join(self.layers))
 
-    def _interpreter(self) -> tuple[Path, str]:
-        """The real interpreter and its prefix, so the child can run it from the bind mount."""
-        exe = Path(os.path.realpath(sys.executable))
-        prefix = Path(os.path.realpath(sys.base_prefix))
-        inside = self._py_mount / exe.relative_to(prefix)
-        return prefix, str(inside) if os.getuid() == 0 else str(exe)
+    async def restart(self) -> None:
+        """End the current REPL (losing its variables) and start a fresh one."""
+        async with self._lock:
+            await self._stop()
+            self.restarts += 1
+            await self.start()
 
-    async def _start(self) -> None:
-        if not self._input_files:
-            self._write_inputs()
-        prefix, exe_inside = self._interpreter()
-        iso = Isolation(
-            scratch=self.scratch,
-            scratch_mount=self._scratch_mount,
-            py_prefix=prefix,
-            py_mount=self._py_mount,
-            memory_bytes=self._memory,
-            cpu_seconds=self.limits.cpu_seconds * 50,
-            file_bytes=self.limits.file_size_mb * 2**20,
-            processes=self.limits.max_processes,
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._stop()
+        shutil.rmtree(self._root, ignore_errors=True)
+        if self._own_scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    # the step ----------------------------------------------------------------------------------------
+    async def execute(self, code: str) -> ExecResult:
+        """Run ``code`` in the REPL. Never raises for anything the code does; see ``ExecResult``."""
+        if not isinstance(code, str):
+            raise SandboxError(f"execute() takes Python source as str, got {type(code).__name__}.")
+        if self._closed:
+            raise SandboxError("This sandbox was closed; create a new ProcessSandbox.")
+        async with self._lock:
+            t0 = time.perf_counter()
+            restarted = False
+            if self._proc is None or self._proc.returncode is not None or self._ended:
+                restarted = self._proc is not None
+                await self._stop()
+                if restarted:
+                    self.restarts += 1
+                try:
+                    await self.start()
+                except SandboxError as exc:
+                    return ExecResult(error=str(exc), killed=True, seconds=time.perf_counter() - t0)
+            try:
+                result = await self._exchange(code, t0)
+            except asyncio.CancelledError:
+                await self._stop()  # the REPL is mid-step; it cannot be trusted to resync
+                raise
+            if restarted:
+                result.restarted = True
+                result.notice = _RESTART_NOTE + "\n" + result.notice if result.notice else _RESTART_NOTE
+            return result
+
+    async def _exchange(self, code: str, t0: float) -> ExecResult:
+        try:
+            await self._send({"type": "exec", "code": code})
+        except (BrokenPipeError, ConnectionResetError):
+            return await self._died(t0)
+        wall = self.limits.wall_seconds + self.limits.kill_grace_seconds
+        host_time = 0.0
+        while True:
+            remaining = t0 + wall + host_time - time.perf_counter()
+            if remaining <= 0:
+                await self._stop()
+                return ExecResult(
+                    error=f"Timed out: the step ran past its {self.limits.wall_seconds:g}s wall-clock limit "
+                    "and ignored the interruption, so the REPL was stopped; its variables are lost. "
+                    "Do less per step.",
+                    timed_out=True,
+                    killed=True,
+                    seconds=time.perf_counter() - t0,
+                )
+            try:
+                msg = await self._recv(remaining)
+            except TimeoutError:
+                continue
+            except _Oversized:
+                await self._stop()
+                return ExecResult(
+                    error=f"The REPL sent a message over {_MAX_MESSAGE // 2**20} MB and was stopped; its "
+                    "variables are lost. Pass smaller values to host functions.",
+                    killed=True,
+                    seconds=time.perf_counter() - t0,
+                )
+            if msg is None:
+                return await self._died(t0)
+            kind = msg.get("type")
+            if kind == "call":
+                h0 = time.perf_counter()
+                reply = await self._host_call(msg)
+                host_time += time.perf_counter() - h0
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    await self._send(reply)
+            elif kind == "done":
+                return self._done(msg, t0)
+
+    def _done(self, msg: dict[str, Any], t0: float) -> ExecResult:
+        cap = self.limits.max_output_chars + 200
+        value = msg.get("value")
+        return ExecResult(
+            stdout=_text(msg.get("stdout"), cap),
+            stderr=_text(msg.get("stderr"), cap),
+            value=_text(value, cap) if value is not None else None,
+            error=_text(msg.get("error"), 8000) or None,
+            timed_out=msg.get("timed_out") is True,
+            seconds=time.perf_counter() - t0,
+            variables=_variables(msg.get("variables")),
         )
-        r, w = os.pipe()
-        preexec = make_preexec(iso, w)
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONHASHSEED": "0",
+
+    async def _died(self, t0: float) -> ExecResult:
+        rc = await self._reap()
+        tail = bytes(self._stderr_tail).decode("utf-8", "replace").strip()
+        await self._stop()
+        why = _death(rc, self.limits)
+        if tail and rc not in (0, None) and "Fatal Python error" in tail:
+            why += " Interpreter said: " + tail[-500:]
+        return ExecResult(error=why, killed=True, seconds=time.perf_counter() - t0)
+
+    async def _host_call(self, msg: dict[str, Any]) -> dict[str, Any]:
+        name, args, kwargs = msg.get("name"), msg.get("args"), msg.get("kwargs")
+        if not isinstance(name, str) or name not in self.host_functions:
+            return {"type": "error", "error": f"there is no host function {name!r}"}
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            return {"type": "error", "error": "malformed call"}
+        fn = self.host_functions[name]
+        timeout = self.limits.host_call_timeout
+        try:
+            if inspect.iscoroutinefunction(fn):
+                value = await asyncio.wait_for(fn(*args, **kwargs), timeout)
+            else:
+                value = await asyncio.wait_for(asyncio.to_thread(fn, *args, **kwargs), timeout)
+                if inspect.isawaitable(value):
+                    value = await asyncio.wait_for(value, timeout)
+        except TimeoutError:
+            return {"type": "error", "error": f"TimeoutError: {name} took longer than {timeout:g}s"}
+        except Exception as exc:  # the model's code sees it as HostError and can react
+            return {"type": "error", "error": f"{type(exc).__name__}: {exc}"}
+        return {"type": "result", "value": value}
+
+    # process plumbing ---------------------------------------------------------------------------------
+    def _write_inputs(self, inputs: dict[str, Any]) -> tuple[dict[str, str], int]:
+        files: dict[str, str] = {}
+        total = 0
+        for name, value in inputs.items():
+            if isinstance(value, str):
+                data, suffix = value.encode("utf-8", "surrogatepass"), ".txt"
+            elif isinstance(value, bytes | bytearray | memoryview):
+                data, suffix = bytes(value), ".bin"
+            else:
+                try:
+                    data, suffix = (
+                        json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"),
+                        ".json",
+                    )
+                except (TypeError, ValueError) as exc:
+                    raise SandboxError(
+                        f"Input {name!r} must be str, bytes or a JSON value (list, dict, numbers): {exc}."
+                    ) from exc
+            path = self._inputs_dir / (name + suffix)
+            path.write_bytes(data)
+            path.chmod(0o444)
+            files[name] = path.name
+            total += len(data)
+        return files, total
+
+    def _config(self) -> dict[str, Any]:
+        lim = self.limits
+        return {
+            "namespaces": "namespaces" not in self.disabled,
+            "seccomp": "seccomp" not in self.disabled,
+            "audit_hook": "audit-hook" not in self.disabled,
+            "root_dir": str(self._root / "root"),
+            "scratch": str(self.scratch.resolve()),
+            "inputs_dir": str(self._inputs_dir),
+            "inputs": self._input_files,
+            "prefix": os.path.realpath(sys.base_prefix),
+            "uid": self._uid,
+            "gid": self._gid,
+            "memory_bytes": self._memory_bytes,
+            "file_bytes": int(lim.file_size_mb * 2**20),
+            "scratch_bytes": int(lim.scratch_mb * 2**20),
+            "max_open_files": int(lim.max_open_files),
+            "max_processes": int(lim.max_processes),
+            "lifetime_cpu_seconds": int(lim.lifetime_cpu_seconds),
+            "cpu_seconds": float(lim.cpu_seconds),
+            "wall_seconds": float(lim.wall_seconds),
+            "max_output_chars": int(lim.max_output_chars),
+            "max_message_bytes": _MAX_MESSAGE // 2,
+            "host_functions": sorted(self.host_functions),
         }
-        child_src = _CHILD.read_text(encoding="utf-8")
+
+    async def _spawn(self) -> None:
+        exe = os.path.realpath(sys.executable)
+        base = Path(os.path.realpath(sys.base_prefix)) / "bin" / Path(exe).name
+        if base.exists():
+            exe = str(base)  # the base interpreter: a venv's would need the venv's files in the sandbox
+        # one malloc arena: glibc reserves 64 MB of address space per extra arena, which RLIMIT_AS counts
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MALLOC_ARENA_MAX": "1"}
+        self._stderr_tail = bytearray()
+        self._ended = False
+        self._inner_pid = None
         self._proc = await asyncio.create_subprocess_exec(
-            exe_inside,
+            exe,
             "-I",
             "-S",
+            "-B",
             "-c",
-            child_src,
+            _BOOT,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
             env=env,
             cwd="/",
-            preexec_fn=preexec,
-            pass_fds=(w,),
-            limit=2**24,
+            start_new_session=True,
+            limit=_MAX_MESSAGE,
         )
-        os.close(w)
-        with os.fdopen(r) as status:
-            self.layers = status.read().strip().split(",")
-        isolated = "namespaces" in self.layers
-        seen = self._scratch_mount if isolated else self.scratch
-        cfg = {
-            "scratch": str(seen),
-            "readable": [],
-            "max_output_chars": self.limits.max_output_chars,
-            "host_functions": sorted(self.host_functions),
-            "inputs": {k: str(seen / Path(v).name) for k, v in self._input_files.items()},
-        }
-        await self._send(cfg)
-        msg = await self._recv(timeout=30)
-        if msg is None or msg.get("type") != "ready":
-            raise RuntimeError(f"the sandbox REPL did not start (layers: {self.layers})")
+        self._stderr_task = asyncio.create_task(self._drain_stderr())
+        assert self._proc.stdin is not None
+        program = _CHILD_SOURCE.read_bytes()
+        self._proc.stdin.write(b"%d\n" % len(program) + program)
+        await self._send(self._config())
+        deadline = time.perf_counter() + 30
+        while True:
+            try:
+                msg = await self._recv(max(0.0, deadline - time.perf_counter()))
+            except (TimeoutError, _Oversized):
+                msg = None
+            if msg is not None and msg.get("type") == "launched" and isinstance(msg.get("pid"), int):
+                self._inner_pid = msg["pid"]
+                continue
+            if msg is not None and msg.get("type") == "ready":
+                layers = msg.get("layers")
+                self.layers = [str(x) for x in layers] if isinstance(layers, list) else []
+                return
+            rc = await self._reap()
+            tail = bytes(self._stderr_tail).decode("utf-8", "replace").strip()[-1500:]
+            detail = msg.get("error") if msg is not None and msg.get("type") == "fatal" else tail
+            raise SandboxError(
+                f"The sandbox REPL did not start (exit status {rc}): {detail or 'no message'}. "
+                "If the kernel refuses a layer here, leave it out with disable={'namespaces'} or "
+                "disable={'seccomp'}."
+            )
+
+    async def _drain_stderr(self) -> None:
+        assert self._proc is not None and self._proc.stderr is not None
+        stream = self._proc.stderr
+        with contextlib.suppress(Exception):
+            while chunk := await stream.read(65536):
+                self._stderr_tail += chunk
+                del self._stderr_tail[:-_STDERR_TAIL]
 
     async def _send(self, msg: dict[str, Any]) -> None:
-        assert self._proc and self._proc.stdin
-        self._proc.stdin.write((json.dumps(msg, default=repr) + "\n").encode())
+        if self._proc is None or self._proc.stdin is None:
+            raise BrokenPipeError("the REPL is not running")
+        try:
+            data = json.dumps(msg, ensure_ascii=False, default=str)
+        except (TypeError, ValueError) as exc:
+            data = json.dumps({"type": "error", "error": f"the host could not encode the reply: {exc}"})
+        self._proc.stdin.write(data.encode("utf-8", "surrogatepass") + b"\n")
         await self._proc.stdin.drain()
 
     async def _recv(self, timeout: float) -> dict[str, Any] | None:
-        assert self._proc and self._proc.stdout
-        try:
-            line = await asyncio.wait_for(self._proc.stdout.readline(), timeout)
-        except (TimeoutError, ValueError):
+        """The next message, ``None`` at end of stream; raises ``TimeoutError`` or ``_Oversized``."""
+        if self._proc is None or self._proc.stdout is None:
             return None
-        if not line:
-            return None
-        try:
-            return json.loads(line)
-        except json.JSONDecodeError:
-            return {"type": "garbage"}
-
-    def _kill(self) -> None:
-        if self._proc and self._proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            with contextlib.suppress(ProcessLookupError):
-                self._proc.kill()
+        while True:
+            try:
+                line = await asyncio.wait_for(self._proc.stdout.readline(), timeout)
+            except ValueError as exc:  # the line did not fit the stream's limit
+                raise _Oversized from exc
+            if not line:
+                return None
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(msg, dict):
+                return msg
 
     async def _reap(self) -> int | None:
         if self._proc is None:
@@ -209,90 +414,94 @@ class ProcessSandbox:
             await asyncio.wait_for(self._proc.wait(), 5)
         return self._proc.returncode
 
-    # execution ----------------------------------------------------------------------------------------
-    async def _host_call(self, msg: dict[str, Any]) -> dict[str, Any]:
-        fn = self.host_functions.get(str(msg.get("name")))
-        if fn is None:
-            return {"type": "error", "error": f"no host function {msg.get('name')!r}"}
-        try:
-            args, kwargs = list(msg.get("args") or []), dict(msg.get("kwargs") or {})
-            if inspect.iscoroutinefunction(fn):
-                value = await asyncio.wait_for(fn(*args, **kwargs), self.limits.host_call_timeout)
-            else:
-                value = await asyncio.wait_for(
-                    asyncio.to_thread(fn, *args, **kwargs), self.limits.host_call_timeout
-                )
-            json.dumps(value, default=str)
-            return {"type": "result", "value": value}
-        except Exception as exc:  # reported to the model's code as HostError
-            return {"type": "error", "error": f"{type(exc).__name__}: {exc}"}
+    def _kill(self) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        if (
+            proc.returncode is None
+            and self._inner_pid is not None
+            and _parent_of(self._inner_pid) == proc.pid
+        ):
+            # the REPL itself, if it ever left the process group (only possible without seccomp)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self._inner_pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
 
-    async def execute(self, code: str) -> ExecResult:
-        t0 = time.perf_counter()
-        restarted = ""
-        if self._proc is None or self._proc.returncode is not None:
-            if self._proc is not None:
-                self._restarts += 1
-                restarted = "Note: the REPL was restarted after a failure; earlier variables are gone.\n"
-            await self._start()
-        await self._send({"type": "exec", "code": code})
-        deadline = t0 + self.limits.wall_seconds
-        host_time = 0.0
-        while True:
-            remaining = deadline + host_time - time.perf_counter()
-            if remaining <= 0:
-                self._kill()
-                await self._reap()
-                return ExecResult(
-                    error=f"{restarted}Timed out after {self.limits.wall_seconds:.0f}s of wall time; "
-                    "the REPL was stopped and its variables are lost. Do less per step.",
-                    timed_out=True,
-                    seconds=time.perf_counter() - t0,
-                )
-            msg = await self._recv(timeout=remaining)
-            if msg is None:
-                assert self._proc is not None and self._proc.stdout is not None
-                if not self._proc.stdout.at_eof():
-                    continue  # no message yet and the pipe is open: the wall-clock check above decides
-                self._kill()
-                rc = await self._reap()
-                return ExecResult(
-                    error=restarted + _death(rc, self.limits), killed=True, seconds=time.perf_counter() - t0
-                )
-            if msg.get("type") == "call":
-                h0 = time.perf_counter()
-                reply = await self._host_call(msg)
-                host_time += time.perf_counter() - h0
-                try:
-                    await self._send(reply)
-                except (BrokenPipeError, ConnectionResetError):
-                    continue
-            elif msg.get("type") == "done":
-                return ExecResult(
-                    stdout=msg.get("stdout", ""),
-                    stderr=msg.get("stderr", ""),
-                    error=msg.get("error"),
-                    seconds=time.perf_counter() - t0,
-                    variables=msg.get("variables") or {},
-                    notice=restarted,
-                )
-
-    async def close(self) -> None:
+    async def _stop(self) -> None:
+        """Kill the REPL's processes and forget them; safe to call at any time."""
         self._kill()
         await self._reap()
-        shutil.rmtree(self.root, ignore_errors=True)
-        if self._own_scratch:
-            shutil.rmtree(self.scratch, ignore_errors=True)
+        if self._proc is not None and self._proc.stdin is not None:
+            self._proc.stdin.close()
+        if self._stderr_task is not None:
+            self._stderr_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._stderr_task
+            self._stderr_task = None
+        self._ended = True
+
+
+class _Oversized(Exception):
+    pass
+
+
+def _nobody() -> tuple[int, int]:
+    try:
+        pw = pwd.getpwnam("nobody")
+        return pw.pw_uid, pw.pw_gid
+    except KeyError:
+        return 65534, 65534
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _text(value: object, cap: int) -> str:
+    s = value if isinstance(value, str) else ("" if value is None else str(value))
+    return s if len(s) <= cap else s[:cap] + "…[cut]"
+
+
+def _variables(raw: object) -> dict[str, dict[str, Any]]:
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for name, info in list(raw.items())[:200]:
+        if isinstance(name, str) and isinstance(info, dict):
+            n = info.get("len")
+            out[name[:100]] = {
+                "type": _text(info.get("type"), 100),
+                "len": n if isinstance(n, int) else None,
+                "repr": _text(info.get("repr"), 200),
+            }
+    return out
 
 
 def _death(rc: int | None, limits: SandboxLimits) -> str:
-    if rc is not None and rc < 0:
-        sig = signal.Signals(-rc).name
-        why = {
-            "SIGXCPU": f"it used more than its CPU time limit ({limits.cpu_seconds}s per step)",
-            "SIGKILL": f"it was killed (most often the {limits.memory_mb} MB memory limit)",
-            "SIGSEGV": "it crashed (segmentation fault)",
-            "SIGXFSZ": f"it wrote a file larger than {limits.file_size_mb} MB",
-        }.get(sig, f"it received {sig}")
-        return f"The REPL process died: {why}. Its variables are lost; the next step starts a fresh REPL."
-    return f"The REPL process exited (code {rc}). Its variables are lost; the next step starts a fresh REPL."
+    sig: signal.Signals | None = None
+    with contextlib.suppress(ValueError):
+        if rc is not None and rc < 0:
+            sig = signal.Signals(-rc)
+        elif rc is not None and rc > 128:
+            sig = signal.Signals(rc - 128)
+    end = "Its variables are lost; the next step starts a fresh REPL."
+    if sig is None:
+        return f"The REPL process exited (status {rc}). {end}"
+    why = {
+        signal.SIGXCPU: f"it used up its CPU time ({limits.lifetime_cpu_seconds}s over the REPL's life)",
+        signal.SIGKILL: "it was killed (out of time or memory)",
+        signal.SIGSEGV: "it crashed (segmentation fault, often a too-deep recursion)",
+        signal.SIGABRT: f"it aborted (often out of memory; the limit is {limits.memory_mb} MB)",
+        signal.SIGXFSZ: f"it wrote a file larger than {limits.file_size_mb} MB",
+        signal.SIGSYS: "it made a system call the sandbox forbids",
+    }.get(sig, f"it received {sig.name}")
+    return f"The REPL process died: {why}. {end}"

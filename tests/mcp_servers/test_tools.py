@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import anyio
 import pytest
 from mcp import Client
 
+from deepwell.sdk import Deepwell
 from deepwell.settings import Settings
 from mcp_servers import build_server
 
@@ -21,6 +24,7 @@ async def test_tools_are_listed_with_schemas_and_annotations(loaded: Settings) -
     expected = {
         "search",
         "list_collections",
+        "list_documents",
         "get_document",
         "get_chunk",
         "ingest",
@@ -44,6 +48,12 @@ async def test_retrieval_and_document_tools(loaded: Settings) -> None:
     async with Client(build_server(loaded)) as client:
         cols = await _call(client, "list_collections")
         assert cols.structured_content["collections"][0]["documents"] == 2
+        page = await _call(client, "list_documents", collection="kb", limit=1)
+        assert len(page.structured_content["documents"]) == 1 and page.structured_content["next_offset"] == 1
+        last = await _call(client, "list_documents", collection="kb", limit=1, offset=1)
+        assert last.structured_content["next_offset"] is None
+        uris = {d["uri"] for p in (page, last) for d in p.structured_content["documents"]}
+        assert {Path(u).name for u in uris} == {"handbook.md", "tea.md"}
 
         r = await _call(client, "search", query="how often are API keys rotated", collection="kb", k=2)
         assert not r.is_error
@@ -68,6 +78,9 @@ async def test_retrieval_and_document_tools(loaded: Settings) -> None:
         g = await _call(client, "grep", collection="kb", document=hit["uri"], pattern=r"\d+ days")
         assert g.structured_content["total"] == 2
 
+        by_id = await _call(client, "document_info", collection="kb", document=hit["document_id"])
+        assert by_id.structured_content["uri"] == hit["uri"]
+
         o = await _call(client, "outline", collection="kb", document=hit["uri"])
         assert o.structured_content["chunks"]
 
@@ -76,6 +89,8 @@ async def test_resources_and_prompts(loaded: Settings) -> None:
     async with Client(build_server(loaded)) as client:
         cols = await client.read_resource("deepwell://collections")
         assert '"kb"' in cols.contents[0].text
+        listing = json.loads((await client.read_resource("deepwell://kb/documents")).contents[0].text)
+        assert len(listing) == 2
         doc = await client.read_resource("deepwell://kb/documents/1")
         assert "Handbook" in doc.contents[0].text or "Tea" in doc.contents[0].text
         prompts = {p.name for p in (await client.list_prompts()).prompts}
@@ -116,9 +131,15 @@ async def test_ingest_with_progress_and_allowed_roots(
         ("search", {"query": "x", "collection": "kb", "k": 500}, "less than or equal to 50"),
         ("get_document", {"collection": "kb", "document": "missing.md"}, "No document"),
         ("get_chunk", {"chunk_id": 999999}, "No chunk"),
-        ("grep", {"collection": "kb", "document": "1", "pattern": "(a+)+"}, "nests quantifiers"),
+        ("list_documents", {"collection": "nope"}, "No collection named 'nope'"),
+        ("grep", {"collection": "kb", "document": "1", "pattern": "x" * 600}, "keep it under 500"),
         ("grep", {"collection": "kb", "document": "1", "pattern": "("}, "Invalid regular expression"),
         ("read_range", {"collection": "kb", "document": "1", "start": 10**9}, "past the end"),
+        ("read_range", {"collection": "kb", "document": "1", "start": 99, "unit": "lines"}, "out of range"),
+        ("read_range", {"collection": "kb", "document": "1", "start": 5, "end": 2}, "Invalid range"),
+        ("document_info", {"collection": "nope", "document": "1"}, "No collection named 'nope'"),
+        ("get_document", {"collection": "kb", "document": "1", "max_chars": 10**6}, "less than or equal"),
+        ("rlm_answer", {"question": "q", "collection": "kb", "path": "/etc/passwd"}, "exactly one of"),
     ],
 )
 async def test_bad_input_is_a_tool_error_and_the_server_keeps_serving(
@@ -129,6 +150,55 @@ async def test_bad_input_is_a_tool_error_and_the_server_keeps_serving(
         assert r.is_error and message in r.content[0].text
         ok = await _call(client, "list_collections")
         assert not ok.is_error
+
+
+async def test_a_regex_that_would_blow_up_is_stopped_and_the_server_keeps_serving(settings: Settings) -> None:
+    with Deepwell(settings) as dw:
+        dw.ingest_texts([("mem://aaa", "a" * 20_000 + "!", None)], "pathological")
+    async with Client(build_server(settings)) as client:
+        r = await _call(client, "grep", collection="pathological", document="mem://aaa", pattern="(a|aa)+$")
+        assert r.is_error and "catastrophic backtracking" in r.content[0].text
+        fine = await _call(client, "grep", collection="pathological", document="mem://aaa", pattern="a!")
+        assert fine.structured_content["total"] == 1
+
+
+async def test_cancelled_ingest_leaves_only_whole_documents(settings: Settings, corpus: Path) -> None:
+    many = corpus / "many"
+    many.mkdir()
+    for i in range(30):
+        (many / f"note{i:02d}.md").write_text(f"# Note {i}\n\n" + f"Paragraph {i} about topic {i}. " * 60)
+    first = anyio.Event()
+
+    async def on_progress(p: float, total: float | None, message: str | None) -> None:
+        first.set()
+
+    with Deepwell(settings) as dw:
+        # commit each document as soon as it is embedded, so the run is mid-way for seconds, not milliseconds
+        dw._ingestor.batch_chunks = 1
+        async with Client(build_server(settings, dw)) as client:
+            async with anyio.create_task_group() as tg:
+
+                async def call() -> None:
+                    await client.call_tool(
+                        "ingest", {"paths": [str(many)], "collection": "c"}, progress_callback=on_progress
+                    )
+                    pytest.fail("the call should have been cancelled")
+
+                tg.start_soon(call)
+                await first.wait()
+                tg.cancel_scope.cancel()
+            # the server keeps serving; a full run of the same work gives the cancelled one time to finish
+            full = await _call(client, "ingest", paths=[str(many)], collection="d")
+            assert full.structured_content["added"] == 30
+            partial = {c.name: c.documents for c in dw.collections()}.get("c", 0)
+            assert partial < 30, "the cancelled ingest did not stop"
+            done = await _call(client, "ingest", paths=[str(many)], collection="c")
+        out = done.structured_content
+        assert (out["added"], out["unchanged"]) == (30 - partial, partial)
+        for i in range(30):
+            rec = dw.get_document("c", str(many / f"note{i:02d}.md"))
+            assert len(dw.chunks("c", rec.id)) == rec.chunk_count > 0
+            assert rec.text.startswith(f"# Note {i}")
 
 
 @pytest.mark.model

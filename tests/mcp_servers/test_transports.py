@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import socket
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
 from deepwell.settings import Settings
 from tests.mcp_servers.conftest import server_env
@@ -81,22 +83,38 @@ def http_server(loaded: Settings) -> Iterator[str]:
     proc.wait(10)
 
 
-async def test_streamable_http_with_bearer_token(http_server: str) -> None:
+async def test_streamable_http_with_bearer_token(http_server: str, loaded: Settings) -> None:
     assert httpx.get(f"{http_server}/health").json()["status"] == "ok"
     assert httpx.post(f"{http_server}/mcp", json={}).status_code == 401
+    wrong = httpx.post(f"{http_server}/mcp", json={}, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and "bearer token" in wrong.json()["error"]
 
     auth = httpx.AsyncClient(headers={"Authorization": "Bearer s3cret"}, timeout=120)
-    from mcp.client.streamable_http import streamable_http_client
 
     async def one_client(q: str) -> str:
         async with Client(streamable_http_client(f"{http_server}/mcp", http_client=auth)) as client:
             r = await client.call_tool("search", {"query": q, "collection": "kb", "k": 1})
             return r.structured_content["hits"][0]["uri"]
 
-    import asyncio
-
     uris = await asyncio.gather(one_client("API keys"), one_client("green tea"), one_client("leave days"))
     assert uris[0].endswith("handbook.md") and uris[1].endswith("tea.md")
+
+    progress: list[float] = []
+
+    async def on_progress(p: float, total: float | None, message: str | None) -> None:
+        progress.append(p)
+
+    async with Client(streamable_http_client(f"{http_server}/mcp", http_client=auth)) as client:
+        assert {"search", "ingest", "read_range"} <= {t.name for t in (await client.list_tools()).tools}
+        corpus = str(loaded.allowed_roots[0])
+        ing = await client.call_tool(
+            "ingest", {"paths": [corpus], "collection": "h"}, progress_callback=on_progress
+        )
+        assert ing.structured_content["added"] == 2 and progress == [1, 2]
+        doc = await client.read_resource("deepwell://kb/documents/1")
+        assert doc.contents[0].text
+        bad = await client.call_tool("grep", {"collection": "kb", "document": "1", "pattern": "("})
+        assert bad.is_error and "Invalid regular expression" in bad.content[0].text
     await auth.aclose()
 
 

@@ -49,6 +49,10 @@ def llama_server(model_path, tmp_path_factory) -> Iterator[str]:  # type: ignore
             str(port),
             "--n_ctx",
             "2048",
+            "--n_threads",  # generation: one thread is faster for a model this small (see _llama_cpp.py)
+            "1",
+            "--n_threads_batch",
+            "2",
             "--model_alias",
             "smollm2",
         ],

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from deepwell.errors import ContextWindowError
+from deepwell.errors import ContextWindowError, ModelError, OutputError
 from reasoning import SyncLLM, ToolSpec, fit_messages
 
 pytestmark = pytest.mark.model
@@ -60,14 +60,19 @@ async def test_tool_call_is_valid_or_a_plain_answer(llm) -> None:  # type: ignor
         assert c.text
 
 
-async def test_context_window_guard_refuses_instead_of_truncating(llm) -> None:  # type: ignore[no-untyped-def]
-    huge = [{"role": "user", "content": "word " * 5000}]
-    with pytest.raises(ContextWindowError, match="window is 2048"):
-        await llm.complete(huge, max_tokens=16)
-    fitted = fit_messages(llm, [{"role": "system", "content": "Be brief."}, *huge, *ASK], max_tokens=16)
-    assert "omitted to fit the window" in fitted[1]["content"]
-    c = await llm.complete(fitted, max_tokens=8)
-    assert c.usage.prompt_tokens + 8 <= llm.n_ctx
+async def test_context_window_guard_refuses_instead_of_truncating(model_path) -> None:  # type: ignore[no-untyped-def]
+    from reasoning._llama_cpp import LlamaCppLLM
+
+    small = LlamaCppLLM(model_path, n_ctx=512, cache_mb=0)
+    huge = [{"role": "user", "content": "word " * 1000}]
+    with pytest.raises(ContextWindowError, match="window is 512"):
+        await small.complete(huge, max_tokens=16)
+    with pytest.raises(ContextWindowError):
+        [p async for p in small.stream(huge, max_tokens=16)]
+    fitted = fit_messages(small, [{"role": "system", "content": "Be brief."}, *huge, *ASK], max_tokens=16)
+    assert "omitted to fit the window" in fitted[1]["content"] and fitted[2] == ASK[0]
+    c = await small.complete(fitted, max_tokens=8)
+    assert c.usage.prompt_tokens + 8 <= small.n_ctx
 
 
 async def test_concurrent_callers_share_one_model(llm) -> None:  # type: ignore[no-untyped-def]
@@ -79,3 +84,97 @@ def test_sync_wrapper(llm) -> None:  # type: ignore[no-untyped-def]
     sync = SyncLLM(llm)
     assert "paris" in sync.complete(ASK, max_tokens=8).text.lower()
     sync.close()
+
+
+# "not" is valid JSON Schema that llama.cpp grammars cannot express, so the constrained output always
+# parses yet always fails validation: the retry-then-OutputError path runs on the real model.
+_NEVER_A_STRING = {"type": "string", "not": {"type": "string"}}
+
+
+async def test_invalid_tool_calls_are_retried_then_refused(llm) -> None:  # type: ignore[no-untyped-def]
+    weather = ToolSpec(
+        "get_weather",
+        "Get the current weather for a city.",
+        {"type": "object", "properties": {"city": _NEVER_A_STRING}, "required": ["city"]},
+    )
+    seen: list[str] = []
+    generate = llm._generate
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = generate(*args, **kwargs)
+        seen.append(llm._llama.detokenize(args[0]).decode())
+        return out
+
+    llm._generate = spy
+    try:
+        with pytest.raises(OutputError, match=r"no valid tool call in 3 tries .*invalid arguments"):
+            await llm.complete(
+                [{"role": "user", "content": "Call get_weather for Paris."}], max_tokens=48, tools=[weather]
+            )
+    finally:
+        del llm._generate
+    assert len(seen) == 3 and "Error: invalid arguments for get_weather" in seen[-1]
+
+
+async def test_invalid_json_is_retried_then_refused(llm) -> None:  # type: ignore[no-untyped-def]
+    schema = {"type": "object", "properties": {"city": _NEVER_A_STRING}, "required": ["city"]}
+    with pytest.raises(OutputError, match="invalid JSON 3 times"):
+        await llm.complete(
+            [{"role": "user", "content": "A city as JSON."}], max_tokens=32, json_schema=schema
+        )
+
+
+async def test_prefix_cache_restores_an_evicted_prompt(llm) -> None:  # type: ignore[no-untyped-def]
+    """After another prompt replaced the live KV cache, the RAM cache brings the old prefix back.
+
+    Checked by what llama.cpp is asked to evaluate (only the last prompt token is replayed), not by
+    equal text: llama.cpp's kernels round differently for different batch shapes, so greedy output
+    after a restore may legitimately differ from a cold run in the last bits.
+    """
+    system = {"role": "system", "content": "You answer from this note. " + "Keys rotate every 90 days. " * 20}
+    ask = [system, {"role": "user", "content": "How often do keys rotate?"}]
+    await llm.complete(ask, max_tokens=12)
+    await llm.complete([{"role": "user", "content": "Say hi." + " filler" * 50}], max_tokens=2)
+    evaluated: list[int] = []
+    real_eval = llm._llama.eval
+    llm._llama.eval = lambda tokens: (evaluated.append(len(tokens)), real_eval(tokens))[1]
+    try:
+        warm = await llm.complete(ask, max_tokens=12)
+    finally:
+        del llm._llama.eval
+    assert warm.usage.prompt_tokens > 150 and evaluated[0] == 1 and warm.text
+
+
+async def test_cancelling_a_call_stops_the_generation(llm) -> None:  # type: ignore[no-untyped-def]
+    ask = [{"role": "user", "content": "Count from 1 to 1000, separated by commas."}]
+    prompt_tokens = len(llm._render(ask)[0])
+    task = asyncio.create_task(llm.complete(ask, max_tokens=1500))
+    await asyncio.sleep(1.0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.to_thread(llm._shared.lock.acquire)  # the worker thread has let go of the model
+    llm._shared.lock.release()
+    assert llm._llama.n_tokens < prompt_tokens + 1000
+    assert "paris" in (await llm.complete(ASK, max_tokens=8)).text.lower()
+
+
+async def test_abandoned_stream_frees_the_model(llm) -> None:  # type: ignore[no-untyped-def]
+    stream = llm.stream([{"role": "user", "content": "Write a long story about the sea."}], max_tokens=500)
+    pieces = [await anext(stream) for _ in range(3)]
+    await stream.aclose()
+    assert all(isinstance(p, str) for p in pieces)
+    assert "paris" in (await llm.complete(ASK, max_tokens=8)).text.lower()
+
+
+def test_unreadable_model_is_a_model_error(model_path, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A whole GGUF for an architecture llama.cpp does not know: the header is fine, loading fails."""
+    from reasoning._llama_cpp import LlamaCppLLM
+
+    data = model_path.read_bytes()
+    key = b"general.architecture"
+    at = data.index(key) + len(key) + 4 + 8  # the value: type (u32), length (u64), then "llama"
+    alien = tmp_path / "alien.gguf"
+    alien.write_bytes(data[:at] + b"zzzzz" + data[at + 5 :])
+    with pytest.raises(ModelError, match="could not load"):
+        LlamaCppLLM(alien, n_ctx=512)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
 import pytest
 
-from deepwell.errors import LLMConnectionError, OutputError
-from reasoning import ToolSpec
+from deepwell.errors import ContextWindowError, LLMConnectionError, OutputError
+from reasoning import ToolCall, ToolSpec
 from reasoning._openai import OpenAICompatLLM
 
 MSG = [{"role": "user", "content": "hi"}]
@@ -100,13 +101,80 @@ async def test_invalid_json_output_exhausts_retries() -> None:
         await llm.complete(MSG, json_schema={"type": "object"})
 
 
+async def test_context_overflow_is_a_context_window_error() -> None:
+    body = {"error": {"message": "This model's maximum context length is 2048 tokens.", "code": "x"}}
+    llm = _llm(lambda r: httpx.Response(400, json=body))
+    with pytest.raises(ContextWindowError, match="does not fit"):
+        await llm.complete(MSG)
+
+
+def test_retry_after_is_honoured_within_bounds() -> None:
+    llm = _llm(lambda r: httpx.Response(200, json=_reply("x")))
+    assert llm._delay(1, "3") >= 3 and llm._delay(1, "600") == 30 and llm._delay(1, None) < 0.01
+
+
+async def test_concurrency_limit_bounds_requests_in_flight() -> None:
+    in_flight, peak = 0, 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.02)
+        in_flight -= 1
+        return httpx.Response(200, json=_reply("ok"))
+
+    llm = _llm(handler, concurrency=3)
+    results = await asyncio.gather(*(llm.complete(MSG) for _ in range(10)))
+    assert all(r.text == "ok" for r in results) and peak == 3
+
+
+async def test_cancellation_stops_without_retrying() -> None:
+    calls = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        await asyncio.sleep(10)
+        return httpx.Response(200, json=_reply("late"))
+
+    task = asyncio.create_task(_llm(handler).complete(MSG))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(calls) == 1
+
+
+def _sse(*chunks: str) -> bytes:
+    lines = [f"data: {json.dumps({'choices': [{'delta': {'content': c}}]})}" for c in chunks]
+    return ("\n\n".join([*lines, "data: [DONE]"]) + "\n\n").encode()
+
+
+async def test_stream_is_retried_before_its_first_byte() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if len(calls) == 1:
+            return httpx.Response(503, text="warming up")
+        return httpx.Response(200, content=_sse("Hel", "lo"), headers={"content-type": "text/event-stream"})
+
+    pieces = [p async for p in _llm(handler).stream(MSG)]
+    assert pieces == ["Hel", "lo"] and len(calls) == 2
+
+
+async def test_malformed_stream_chunk_is_reported() -> None:
+    llm = _llm(lambda r: httpx.Response(200, content=b"data: {not json}\n\n"))
+    with pytest.raises(LLMConnectionError, match="Malformed stream chunk"):
+        [p async for p in llm.stream(MSG)]
+
+
 @pytest.mark.model
 async def test_real_llama_cpp_server(llama_server: str) -> None:
     llm = OpenAICompatLLM(llama_server, model="smollm2", concurrency=2)
-    c = await llm.complete(
-        [{"role": "user", "content": "What is the capital of France? One word."}], max_tokens=8
-    )
-    assert "paris" in c.text.lower() and c.usage.prompt_tokens > 0
+    ask = [{"role": "user", "content": "What is the capital of France? One word."}]
+    both = await asyncio.gather(llm.complete(ask, max_tokens=8), llm.complete(ask, max_tokens=8))
+    assert all("paris" in c.text.lower() and c.usage.prompt_tokens > 0 for c in both)
     pieces = [p async for p in llm.stream([{"role": "user", "content": "Say hello."}], max_tokens=8)]
     assert pieces
     schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
@@ -114,4 +182,21 @@ async def test_real_llama_cpp_server(llama_server: str) -> None:
         [{"role": "user", "content": "A city as JSON."}], max_tokens=32, json_schema=schema
     )
     assert "city" in json.loads(j.text)
+    with pytest.raises(ContextWindowError, match="does not fit"):
+        await llm.complete([{"role": "user", "content": "word " * 3000}], max_tokens=8)
+    await llm.aclose()
+
+
+@pytest.mark.model
+async def test_real_server_tool_calls_are_valid(llama_server: str) -> None:
+    llm = OpenAICompatLLM(llama_server, model="smollm2")
+    weather = ToolSpec(
+        "get_weather",
+        "Get the current weather for a city.",
+        {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    )
+    c = await llm.complete(
+        [{"role": "user", "content": "Call get_weather for Paris."}], max_tokens=48, tools=[weather]
+    )
+    assert c.tool_calls == [ToolCall("get_weather", {"city": "Paris"})] or (c.text and not c.tool_calls)
     await llm.aclose()

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from deepwell.errors import InputError
-from retrieval.documents import document_info, grep, outline, read_range
+from retrieval.documents import compile_pattern, document_info, grep, outline, read_range
 
 DOC = "# Title\n\nintro line\n\n## Part A\n\nalpha beta\ngamma delta\n\n## Part B\n\nomega"
 
@@ -42,7 +44,28 @@ def test_grep_context_limits_and_bad_patterns() -> None:
     assert len(many["matches"]) == 5 and many["total"] == 100 and many["truncated"]
     with pytest.raises(InputError, match="Invalid regular expression"):
         grep(DOC, "(unclosed")
-    with pytest.raises(InputError, match="nests quantifiers"):
-        grep("a" * 40 + "!", "(a+)+$")
     with pytest.raises(InputError, match="empty"):
         grep(DOC, "")
+    with pytest.raises(InputError, match="under 500"):
+        grep(DOC, "a" * 501)
+
+
+def test_grep_stops_catastrophic_backtracking_within_its_timeout() -> None:
+    t0 = time.perf_counter()
+    with pytest.raises(InputError, match="catastrophic backtracking"):
+        grep("a" * 5000 + "!", r"(a|aa)+$", timeout=0.2)
+    assert time.perf_counter() - t0 < 5
+    # nested repeats are fine when they do not blow up: no blanket ban on a shape
+    assert grep("one two three\n", r"(\w+\s)+three")["total"] == 1
+
+
+def test_grep_output_is_bounded_in_size() -> None:
+    text = ("x" * 1500 + "\n") * 100
+    r = grep(text, "x+", context_lines=0, max_matches=100, max_output_chars=6000)
+    assert r["total"] == 100 and len(r["matches"]) == 4 and r["truncated"]
+
+
+def test_compiled_patterns_keep_the_re_api_with_a_deadline() -> None:
+    rx = compile_pattern(r"b(\w)")
+    assert rx.findall("ab1 Bc") == ["1", "c"] and rx.search("xbz").group(0) == "bz"
+    assert [m.start() for m in rx.finditer("bb bb")] == [0, 3]
