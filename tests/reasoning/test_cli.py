@@ -69,7 +69,16 @@ def test_chat_interactive_keeps_the_conversation() -> None:
 
 def test_chat_against_a_server(llama_server: str) -> None:
     r = run(
-        ["chat", "What is the capital of France? One word.", "--max-tokens", "8", "--base-url", llama_server]
+        [
+            "chat",
+            "What is the capital of France? One word.",
+            "--max-tokens",
+            "8",
+            "--temperature",
+            "0",
+            "--base-url",
+            llama_server,
+        ]
     )
     assert r.returncode == 0, r.stderr
     assert "paris" in r.stdout.lower()
