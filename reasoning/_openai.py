@@ -30,6 +30,10 @@ _CONTEXT_HINTS = re.compile(r"context[ _](length|window|size)|maximum context|to
 _TRANSIENT = (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError, httpx.TimeoutException)
 
 
+class _FormatRejected(LLMConnectionError):
+    """The server does not take this ``response_format`` form."""
+
+
 class OpenAICompatLLM:
     def __init__(
         self,
@@ -51,6 +55,7 @@ class OpenAICompatLLM:
         self.max_retries = max_retries
         self.backoff = backoff
         self._tokenizer = tokenizer
+        self._schema_style = "json_schema"  # the OpenAI/vLLM/llama-server form; see _response_format
         self._sem = asyncio.Semaphore(max(1, concurrency))
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.AsyncClient(
@@ -98,6 +103,11 @@ class OpenAICompatLLM:
                 return resp
             body = (await resp.aread()).decode(errors="replace")
             await resp.aclose()
+            if "response_format" in payload and "response_format" in body:  # llama-cpp-python says 500
+                raise _FormatRejected(
+                    f"{self.base_url} refused the JSON-schema output request: {body[:300]}. Use a server "
+                    "with structured output (llama.cpp, vLLM, OpenAI) or call without json_schema/tools."
+                )
             if resp.status_code not in _RETRY_STATUS:
                 raise self._refused(path, resp.status_code, body)
             last, retry_after = f"HTTP {resp.status_code}: {body[:200]}", resp.headers.get("retry-after")
@@ -130,6 +140,13 @@ class OpenAICompatLLM:
             f"{self.base_url}{path} refused the request: HTTP {status} {body[:300]}. "
             "Check the model name, API key and request size."
         )
+
+    def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """OpenAI, vLLM and llama.cpp's own server take ``json_schema``; llama-cpp-python's server only
+        ``json_object`` with a ``schema`` beside it. The first is tried, the second remembered if refused."""
+        if self._schema_style == "json_schema":
+            return {"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
+        return {"type": "json_object", "schema": schema}
 
     def _payload(
         self,
@@ -175,9 +192,15 @@ class OpenAICompatLLM:
                 convo, max_tokens, temperature if attempt == 0 else max(0.3, temperature), seed, stop
             )
             if schema is not None:
-                # llama.cpp's server reads "schema"; vLLM and OpenAI read "json_schema"
-                payload["response_format"] = {"type": "json_object", "schema": schema}
-            data = await self._post("/chat/completions", payload)
+                payload["response_format"] = self._response_format(schema)
+            try:
+                data = await self._post("/chat/completions", payload)
+            except _FormatRejected:
+                if self._schema_style != "json_schema":
+                    raise
+                self._schema_style = "json_object"
+                payload["response_format"] = self._response_format(schema)
+                data = await self._post("/chat/completions", payload)
             choice = data["choices"][0]
             text = (choice.get("message") or {}).get("content") or ""
             usage = data.get("usage") or {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, NotRequired, Protocol, TypedDict, TypeVar, runtime_checkable
 
@@ -103,6 +103,17 @@ class SyncLLM:
 
     def complete(self, messages: list[Message], **kwargs: Any) -> Completion:
         return self._run(self.llm.complete(messages, **kwargs))
+
+    def stream(self, messages: list[Message], **kwargs: Any) -> Iterator[str]:
+        pieces = self.llm.stream(messages, **kwargs)
+        try:
+            while True:
+                try:
+                    yield self._run(anext(pieces))
+                except StopAsyncIteration:
+                    return
+        finally:
+            self._run(pieces.aclose())  # type: ignore[attr-defined]
 
     def count_tokens(self, text: str) -> int:
         return self.llm.count_tokens(text)

@@ -7,7 +7,6 @@ every tool returns a few hundred characters.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,17 +16,11 @@ import numpy as np
 
 from deepwell.errors import InputError
 from retrieval.documents import compile_pattern
+from rlm._formats import find_headers, parse_records
 
 __all__ = ["CollectionRef", "ContextIndex", "Document", "Passage", "load_context"]
 
 _CHUNK_CHARS = 1200
-_HEADER_CANDIDATES = [
-    re.compile(
-        r"^=+ *(?:Document|Doc|File|Section)\s*:?\s*(?P<name>[^=(]+?)\s*(?:\(.*\))?\s*=*\s*$", re.M | re.I
-    ),
-    re.compile(r"^(?:Document|File|Source|Title)\s*:\s*(?P<name>.+?)\s*$", re.M | re.I),
-]
-_FIELD = re.compile(r"(?P<key>[A-Za-z_][\w ]{0,20}?)\s*:\s*(?P<value>[^|;\t]+?)\s*(?=\||;|\t|$)")
 
 
 @dataclass(frozen=True)
@@ -153,40 +146,21 @@ class ContextIndex:
         return [{"doc": d.name, "start": d.start, "chars": len(d.text)} for d in self.documents[:max_items]]
 
     def records(self) -> tuple[list[str], list[dict[str, str]]]:
-        """Lines that look like structured records ('key: value | key: value ...'), parsed.
-
-        Returns (field names, records) for the largest family of lines that share the same keys.
-        """
-        families: dict[tuple[str, ...], list[dict[str, str]]] = {}
-        for line in self.text.split("\n"):
-            if line.count(":") < 2:
-                continue
-            fields = {m.group("key").strip().lower(): m.group("value").strip() for m in _FIELD.finditer(line)}
-            if len(fields) >= 2:
-                families.setdefault(tuple(sorted(fields)), []).append(fields)
-        if not families:
-            return [], []
-        keys = max(families.items(), key=lambda kv: len(kv[1]))[0]
-        # free text in a record (a note quoting "a:b") can add stray keys; those lines are records too
-        rows = [r for ks, rs in families.items() if set(ks) >= set(keys) for r in rs]
-        return list(keys), rows
+        """Structured records in the context (see ``rlm._formats.parse_records``)."""
+        return parse_records(self.text)
 
 
 def _segment(text: str) -> list[Document]:
     """Split one text into documents at the most frequent kind of header line, if any repeats."""
-    best: list[re.Match[str]] = []
-    for rx in _HEADER_CANDIDATES:
-        found = list(rx.finditer(text))
-        if len(found) >= 2 and len(found) > len(best):
-            best = found
-    if not best:
+    heads = find_headers(text)
+    if not heads:
         return [Document("context", text)]
     docs = []
-    if best[0].start() > 0 and text[: best[0].start()].strip():
-        docs.append(Document("(preamble)", text[: best[0].start()]))
-    for i, m in enumerate(best):
-        end = best[i + 1].start() if i + 1 < len(best) else len(text)
-        docs.append(Document(m.group("name").strip(), text[m.start() : end]))
+    if heads[0][0] > 0 and text[: heads[0][0]].strip():
+        docs.append(Document("(preamble)", text[: heads[0][0]]))
+    for i, (start, name) in enumerate(heads):
+        end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
+        docs.append(Document(name, text[start:end]))
     return docs
 
 

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     t = time.perf_counter()
     corpus = load_corpus(args.corpus)
     counter = SmolLM2Tokenizer()
-    tasks = build_suite(corpus, sizes, args.per_kind, counter, seed=args.seed)
+    tasks = build_suite(corpus, sizes, args.per_kind, counter, seed=args.seed, formats=args.formats)
     print(f"built {len(tasks)} tasks from {corpus.name} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
     rows: list[dict[str, Any]] = []
     status: dict[str, str] = {}
@@ -99,6 +99,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "sizes": sizes,
         "per_kind": args.per_kind,
         "seed": args.seed,
+        "formats": args.formats,
         "rlm_timeout_s": args.rlm_timeout,
         "status": status,
         "summary": _summary(rows),
@@ -190,6 +191,12 @@ def main() -> None:
     ap.add_argument("--only", default=",".join(ALL), help=f"contenders to run, from {','.join(ALL)}")
     ap.add_argument("--corpus", default="python-docs", choices=sorted(CORPORA))
     ap.add_argument("--rlm-timeout", type=float, help="wall-clock cap per RLM task, seconds (default 60)")
+    ap.add_argument(
+        "--formats",
+        default="varied",
+        choices=["varied", "fixed"],
+        help="record and document-header layouts: a seeded one per context (varied) or always the same",
+    )
     ap.add_argument("--rag-k", type=int, default=3)
     ap.add_argument(
         "--data-dir",

@@ -22,6 +22,8 @@ the corpus, so a smaller context is the head of a larger one.
 
 from __future__ import annotations
 
+import html
+import json
 import random
 import re
 from collections import Counter
@@ -210,16 +212,79 @@ def generate_niah(corpus: Corpus, size: int, n: int, counter: TokenCounter, seed
     return tasks
 
 
-def _record(rng: random.Random, number: int, label: str, notes: Sequence[str]) -> str:
-    month, day = rng.randrange(1, 13), rng.randrange(1, 29)
-    return (
-        f"Record #{number:05d} | user: u{rng.randrange(100, 1000)} | date: 2023-{month:02d}-{day:02d} | "
-        f"label: {label} | note: {rng.choice(notes)}"
-    )
+@dataclass(frozen=True)
+class RecordFormat:
+    """How one context writes its records; the question's preamble describes it, as a user's would."""
+
+    name: str
+    field: str  # the name of the labelled field
+    describe: str
+    scattered: bool  # one record per line among the paragraphs, or one table block
+
+    def render(self, rng: random.Random, number: int, label: str, notes: Sequence[str]) -> str:
+        date = f"2023-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"
+        user, note = f"u{rng.randrange(100, 1000)}", rng.choice(notes)
+        return {
+            "pipe": f"Record #{number:05d} | user: {user} | date: {date} | label: {label} | note: {note}",
+            "json": json.dumps({"id": number, "user": user, "date": date, "category": label, "note": note}),
+            "logfmt": f"ts={date}T09:{number % 60:02d}:00 id={number} user={user} topic={label} "
+            f"msg={json.dumps(note)}",
+            "xml": f'<ticket id="{number}" user="{user}" date="{date}" label="{label}">'
+            f"{html.escape(note, quote=False)}</ticket>",
+            "csv": ",".join([str(number), user, date, label, json.dumps(note)]),
+        }[self.name]
 
 
-def generate_oolong(corpus: Corpus, size: int, n: int, counter: TokenCounter, seed: int = 0) -> list[Task]:
+RECORD_FORMATS = {
+    "pipe": RecordFormat(
+        "pipe",
+        "label",
+        "records, one per line, of the form 'Record #N | user: ... | date: ... | label: L | note: ...'",
+        True,
+    ),
+    "json": RecordFormat(
+        "json", "category", "records, one JSON object per line with keys id, user, date, category, note", True
+    ),
+    "logfmt": RecordFormat(
+        "logfmt", "topic", "log lines of the form 'ts=... id=N user=... topic=T msg=\"...\"'", True
+    ),
+    "xml": RecordFormat(
+        "xml",
+        "label",
+        'records, one per line, as XML elements \'<ticket id="N" user=... label="L">note</ticket>\'',
+        True,
+    ),
+    "csv": RecordFormat(
+        "csv", "category", "one CSV table with the header line 'id,user,date,category,note'", False
+    ),
+}
+HEADER_FORMATS = {
+    "equals": ("=== Document: {doc} (section: {title}) ===", "", "'=== Document: NAME (section: TITLE) ==='"),
+    "xml": ('<document name="{doc}" section="{title}">', "</document>", "'<document name=\"NAME\" ...>'"),
+    "markdown": ("# File: {doc} (section: {title})", "", "'# File: NAME (section: TITLE)'"),
+    "dashes": ("----- {doc} (section: {title}) -----", "", "'----- NAME (section: TITLE) -----'"),
+}
+
+
+def _pick(formats: str | Sequence[str], table: dict[str, Any], rng: random.Random) -> str:
+    """One format name: the given one, or a seeded choice among ``formats`` ('varied' = all)."""
+    names = list(table) if formats == "varied" else [formats] if isinstance(formats, str) else list(formats)
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise ValueError(f"Unknown format {unknown[0]!r}; choose from varied, {', '.join(table)}.")
+    return rng.choice(names)
+
+
+def generate_oolong(
+    corpus: Corpus,
+    size: int,
+    n: int,
+    counter: TokenCounter,
+    seed: int = 0,
+    formats: str | Sequence[str] = "pipe",
+) -> list[Task]:
     rng = random.Random(f"oolong-{seed}-{size}")
+    fmt = RECORD_FORMATS[_pick(formats, RECORD_FORMATS, random.Random(f"oolong-format-{seed}-{size}"))]
     n_records = max(20, size // 120)
     weights = sorted((rng.uniform(0.3, 3.0) for _ in LABELS), reverse=True)
     labels = list(LABELS)
@@ -232,7 +297,9 @@ def generate_oolong(corpus: Corpus, size: int, n: int, counter: TokenCounter, se
         counts = Counter(drawn)
         ranked = counts.most_common()
     notes = [p.split("\n")[0][:70] for p in _paragraphs(corpus.sections[:300]) if len(p) > 40][:200]
-    records = [_record(rng, i + 1, label, notes) for i, label in enumerate(drawn)]
+    records = [fmt.render(rng, i + 1, label, notes) for i, label in enumerate(drawn)]
+    if not fmt.scattered:
+        records = ["id,user,date,category,note\n" + "\n".join(records)]
     record_tokens = sum(counter.count(r) + 1 for r in records)
     paras, _ = _take(_paragraphs(_order(corpus, seed)), max(size // 10, size - record_tokens), counter)
     slots = sorted(rng.randrange(len(paras) + 1) for _ in records)
@@ -255,7 +322,7 @@ def generate_oolong(corpus: Corpus, size: int, n: int, counter: TokenCounter, se
         if kind == "most":
             questions.append(
                 (
-                    "Among the records, which label is the most common? Answer with the label.",
+                    f"Among the records, which {fmt.field} is the most common? Answer with the {fmt.field}.",
                     ranked[0][0],
                     "choice",
                 )
@@ -263,7 +330,7 @@ def generate_oolong(corpus: Corpus, size: int, n: int, counter: TokenCounter, se
         elif kind == "least" and unique_least:
             questions.append(
                 (
-                    "Among the records, which label is the least common? Answer with the label.",
+                    f"Among the records, which {fmt.field} is the least common? Answer with the {fmt.field}.",
                     least,
                     "choice",
                 )
@@ -272,15 +339,12 @@ def generate_oolong(corpus: Corpus, size: int, n: int, counter: TokenCounter, se
             label = rng.choice(present)
             questions.append(
                 (
-                    f"How many records have the label '{label}'? Answer with a number.",
+                    f"How many records have the {fmt.field} '{label}'? Answer with a number.",
                     str(counts[label]),
                     "numeric",
                 )
             )
-    preamble = (
-        "The text contains records, one per line, of the form 'Record #N | user: ... | date: ... | "
-        f"label: L | note: ...', where L is one of: {', '.join(LABELS)}. "
-    )
+    preamble = f"The text contains {fmt.describe}; the {fmt.field} is one of: {', '.join(LABELS)}. "
     return [
         Task(
             id=f"oolong-{size}-{i}",
@@ -292,29 +356,38 @@ def generate_oolong(corpus: Corpus, size: int, n: int, counter: TokenCounter, se
             answer=a,
             scoring=s,
             candidates=LABELS if s == "choice" else (),
-            meta={"records": n_records, "counts": dict(counts)},
+            meta={"records": n_records, "format": fmt.name, "counts": dict(counts)},
         )
         for i, (q, a, s) in enumerate(questions)
     ]
 
 
-def _header(section: Section) -> str:
-    return f"=== Document: {section.doc} (section: {section.title}) ==="
-
-
-def generate_multidoc(corpus: Corpus, size: int, n: int, counter: TokenCounter, seed: int = 0) -> list[Task]:
+def generate_multidoc(
+    corpus: Corpus,
+    size: int,
+    n: int,
+    counter: TokenCounter,
+    seed: int = 0,
+    formats: str | Sequence[str] = "equals",
+) -> list[Task]:
     rng = random.Random(f"multidoc-{seed}-{size}")
+    fmt = _pick(formats, HEADER_FORMATS, random.Random(f"multidoc-format-{seed}-{size}"))
+    opening, closing, shown = HEADER_FORMATS[fmt]
+    sections = [s for s in _order(corpus, seed + 1) if s.text.strip()]
     blocks, _ = _take(
-        (f"{_header(s)}\n{s.text}" for s in _order(corpus, seed + 1) if s.text.strip()), size, counter
+        (f"{opening.format(doc=s.doc, title=s.title)}\n{s.text}\n{closing}".rstrip() for s in sections),
+        size,
+        counter,
     )
     context = "\n\n".join(blocks)
     docs_of: dict[str, set[str]] = {}
     header_words: set[str] = set()
     doc_names: list[str] = []
-    for block in blocks:
+    for section, block in zip(sections, blocks, strict=False):
         head, _, body = block.partition("\n")
-        doc = head.removeprefix("=== Document: ").split(" (section: ")[0]
+        doc = section.doc
         doc_names.append(doc)
+        header_words.update(w.lower() for w in re.findall(r"[A-Za-z]+", closing))
         header_words.update(w.lower() for w in re.findall(r"[A-Za-z]+", head))
         for word in set(_WORD.findall(body)):
             docs_of.setdefault(word, set()).add(doc)
@@ -327,8 +400,8 @@ def generate_multidoc(corpus: Corpus, size: int, n: int, counter: TokenCounter, 
     rng.shuffle(several)
     tasks = []
     rules = (
-        "The text is a sequence of documents; each block starts with a line "
-        "'=== Document: NAME (section: TITLE) ===' and runs until the next such line. "
+        f"The text is a sequence of documents; each block starts with a line {shown} "
+        "and runs until the next such line. "
     )
     for i in range(n):
         if i % 2 == 0 and single:
@@ -356,13 +429,10 @@ def generate_multidoc(corpus: Corpus, size: int, n: int, counter: TokenCounter, 
                 answer=answer,
                 scoring=scoring,  # type: ignore[arg-type]
                 candidates=cands,
-                meta={"word": word, "documents": len(candidates), "blocks": len(blocks)},
+                meta={"word": word, "format": fmt, "documents": len(candidates), "blocks": len(blocks)},
             )
         )
     return tasks
-
-
-GENERATORS = {"niah": generate_niah, "oolong": generate_oolong, "multidoc": generate_multidoc}
 
 
 def build_suite(
@@ -372,10 +442,23 @@ def build_suite(
     counter: TokenCounter,
     seed: int = 0,
     kinds: Sequence[str] = KINDS,
+    formats: str = "varied",
 ) -> list[Task]:
-    return [
-        task
-        for size in sizes
-        for kind in kinds
-        for task in GENERATORS[kind](corpus, size, per_kind, counter, seed)
-    ]
+    """Tasks for every size and kind. ``formats``: 'varied' (a seeded record and header format per
+    context, so no strategy can lean on one layout) or 'fixed' (pipe records, '=== Document' headers)."""
+    if formats not in ("varied", "fixed"):
+        raise ValueError(f"Unknown formats {formats!r}; choose varied or fixed.")
+    tasks: list[Task] = []
+    for size in sizes:
+        for kind in kinds:
+            if kind == "niah":
+                tasks += generate_niah(corpus, size, per_kind, counter, seed)
+            elif kind == "oolong":
+                tasks += generate_oolong(
+                    corpus, size, per_kind, counter, seed, formats if formats == "varied" else "pipe"
+                )
+            else:
+                tasks += generate_multidoc(
+                    corpus, size, per_kind, counter, seed, formats if formats == "varied" else "equals"
+                )
+    return tasks

@@ -37,7 +37,7 @@ def chat(
     model: Annotated[str | None, typer.Option(help="Packaged model name or GGUF path.")] = None,
     base_url: Annotated[str | None, typer.Option(help="Use an OpenAI-compatible server instead.")] = None,
 ) -> None:
-    """Chat with the reasoning model (streams tokens; Ctrl-D or /exit leaves)."""
+    """Chat with the reasoning model (streams tokens; /reset forgets, Ctrl-D or /exit leaves)."""
     overrides: dict[str, Any] = {"llm_model": model}
     if base_url:
         overrides.update(llm_backend="openai", llm_base_url=base_url)
@@ -55,7 +55,10 @@ def chat(
                     llm, [*messages, {"role": "user", "content": prompt}], max_tokens, temperature
                 )
                 return
-            err_console.print(f"[dim]{llm.name} · window {llm.n_ctx} tokens · /exit to leave[/dim]")
+            err_console.print(
+                f"[dim]{llm.name} · window {llm.n_ctx} tokens · /reset forgets the conversation · "
+                "/exit leaves[/dim]"
+            )
             while True:
                 try:
                     line = await asyncio.to_thread(input, ">>> ")
@@ -63,6 +66,10 @@ def chat(
                     break
                 if line.strip() in ("/exit", "/quit"):
                     break
+                if line.strip() == "/reset":
+                    del messages[1 if system else 0 :]
+                    err_console.print("[dim]conversation cleared[/dim]")
+                    continue
                 if not line.strip():
                     continue
                 messages.append({"role": "user", "content": line})

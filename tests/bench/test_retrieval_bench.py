@@ -74,3 +74,11 @@ def test_missing_corpus_is_one_clear_message(tmp_path: Path, capsys: pytest.Capt
     assert main(["--sources", str(tmp_path), "--json"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "apt-get install python3.11-doc" in err
+
+
+@pytest.mark.parametrize("argv", [["--queries", "0"], ["--distractors", "-1"]])
+def test_bad_sizes_are_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "must be" in capsys.readouterr().err

@@ -12,7 +12,9 @@ import pytest
 from bench.rlm.contenders import DeepwellRLM, PlainRAG, Unavailable, _Model, chunk_text, run_deepwell_rlm
 from bench.rlm.corpus import PYTHON_DOCS_DIR, SmolLM2Tokenizer, load_corpus, split_rst_sections
 from bench.rlm.tasks import (
+    HEADER_FORMATS,
     LABELS,
+    RECORD_FORMATS,
     build_suite,
     generate_multidoc,
     generate_niah,
@@ -117,6 +119,35 @@ def test_multidoc_answer_depends_on_which_document_holds_the_word(corpus, counte
             assert task.answer in task.candidates and len(task.candidates) > 3
         else:
             assert int(task.answer) == len(docs_with[word]) >= 2
+
+
+@pytest.mark.parametrize("fmt", sorted(RECORD_FORMATS))
+def test_every_record_format_is_parsed_back_to_the_gold_counts(corpus, counter, fmt: str) -> None:
+    from rlm._formats import parse_records
+
+    task = generate_oolong(corpus, 8192, 1, counter, seed=4, formats=fmt)[0]
+    field = RECORD_FORMATS[fmt].field
+    fields, rows = parse_records(task.context)
+    assert field in fields and field in task.question
+    assert {lab: sum(r[field] == lab for r in rows) for lab in LABELS if task.meta["counts"].get(lab)} == (
+        task.meta["counts"]
+    )
+
+
+@pytest.mark.parametrize("fmt", sorted(HEADER_FORMATS))
+def test_every_header_format_splits_into_the_documents(corpus, counter, fmt: str) -> None:
+    from rlm._formats import find_headers
+
+    task = generate_multidoc(corpus, 8192, 1, counter, seed=4, formats=fmt)[0]
+    names = [n for _, n in find_headers(task.context)]
+    assert len(names) == task.meta["blocks"]
+    assert set(names) == set(task.candidates)
+
+
+def test_varied_formats_differ_across_sizes(corpus, counter) -> None:
+    tasks = build_suite(corpus, (4096, 8192, 16384, 32768), 1, counter, seed=0, kinds=("oolong", "multidoc"))
+    assert len({t.meta["format"] for t in tasks if t.kind == "oolong"}) > 1
+    assert len({t.meta["format"] for t in tasks if t.kind == "multidoc"}) > 1
 
 
 def test_numeric_score_is_three_quarters_to_the_error() -> None:

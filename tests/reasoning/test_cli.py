@@ -60,10 +60,10 @@ def test_chat_one_shot_streams_the_answer() -> None:
 def test_chat_interactive_keeps_the_conversation() -> None:
     r = run(
         ["chat", "--max-tokens", "8", "--temperature", "0", "--system", "Answer in one word."],
-        stdin="What is the capital of France?\n\n" + "word " * 9000 + "\n/exit\n",
+        stdin="What is the capital of France?\n\n" + "word " * 9000 + "\n/reset\n/exit\n",
     )
     assert r.returncode == 0, r.stderr
-    assert "paris" in r.stdout.lower()
+    assert "paris" in r.stdout.lower() and "conversation cleared" in r.stderr
     assert "window is 8192 tokens" in r.stderr  # a too-long turn is refused, the session goes on
 
 

@@ -76,13 +76,14 @@ async def test_context_window_guard_refuses_instead_of_truncating(model_path) ->
 
 
 async def test_concurrent_callers_share_one_model(llm) -> None:  # type: ignore[no-untyped-def]
-    results = await asyncio.gather(*(llm.complete(ASK, max_tokens=4, seed=i) for i in range(3)))
+    results = await asyncio.gather(*(llm.complete(ASK, max_tokens=4, seed=i) for i in range(12)))
     assert all(r.text for r in results)
 
 
 def test_sync_wrapper(llm) -> None:  # type: ignore[no-untyped-def]
     sync = SyncLLM(llm)
     assert "paris" in sync.complete(ASK, max_tokens=8).text.lower()
+    assert "paris" in "".join(sync.stream(ASK, max_tokens=8)).lower()
     sync.close()
 
 
@@ -178,3 +179,47 @@ def test_unreadable_model_is_a_model_error(model_path, tmp_path) -> None:  # typ
     alien.write_bytes(data[:at] + b"zzzzz" + data[at + 5 :])
     with pytest.raises(ModelError, match="could not load"):
         LlamaCppLLM(alien, n_ctx=512)
+
+
+async def test_prompt_lookup_decoding_gives_the_greedy_answer(model_path) -> None:  # type: ignore[no-untyped-def]
+    """Off by default (bench/llm measured it slower on this model), but it must work when configured."""
+    from reasoning._llama_cpp import LlamaCppLLM
+
+    spec = LlamaCppLLM(model_path, n_ctx=512, cache_mb=16, prompt_lookup=4)
+    passage = "The meal limit is 60 euros per day. Receipts are uploaded within 30 days."
+    ask = [{"role": "user", "content": f"{passage}\nCopy the sentence about receipts."}]
+    first = await spec.complete(ask, max_tokens=24)
+    assert "receipts" in first.text.lower()
+    assert (await spec.complete(ask, max_tokens=24)).text  # a prefix-cache hit with a draft model
+
+
+# A Hermes-style template (the <tool_call> convention of Qwen2.5 and others), written for this test: it turns
+# on the native tool-call path, where the model writes calls in its own format without a grammar.
+_HERMES = (
+    "{%- if tools %}<|im_start|>system\nYou can call functions. Signatures:\n<tools>\n"
+    "{%- for tool in tools %}\n{{ tool | tojson }}{%- endfor %}\n</tools>\n"
+    'Reply with <tool_call>{"name": <name>, "arguments": <object>}</tool_call> to call one.<|im_end|>\n'
+    "{%- endif %}"
+    "{%- for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{%- endfor %}"
+    "<|im_start|>assistant\n"
+)
+
+
+async def test_native_tool_template_renders_tools_and_parses_calls(model_path) -> None:  # type: ignore[no-untyped-def]
+    from reasoning._llama_cpp import LlamaCppLLM
+
+    native = LlamaCppLLM(model_path, n_ctx=2048, chat_template=_HERMES)
+    assert native.native_tools
+    weather = ToolSpec(
+        "get_weather",
+        "Get the current weather for a city.",
+        {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    )
+    ask = [{"role": "user", "content": "What is the weather in Paris?"}]
+    prompt = native._llama.detokenize(native._render(ask, [weather])[0]).decode()
+    assert '"name": "get_weather"' in prompt and "<tool_call>" in prompt
+    c = await native.complete(ask, max_tokens=48, tools=[weather])
+    if c.tool_calls:
+        assert c.tool_calls[0].name == "get_weather" and isinstance(c.tool_calls[0].arguments["city"], str)
+    else:
+        assert c.text and "<tool_call>" not in c.text

@@ -101,6 +101,24 @@ async def test_invalid_json_output_exhausts_retries() -> None:
         await llm.complete(MSG, json_schema={"type": "object"})
 
 
+async def test_schema_form_falls_back_to_what_the_server_takes() -> None:
+    """Standard ``json_schema`` first; a server that refuses it gets ``json_object`` + ``schema`` after."""
+    forms = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        form = json.loads(request.content)["response_format"]
+        forms.append(form["type"])
+        if form["type"] == "json_schema":
+            return httpx.Response(422, json={"detail": [{"loc": ["body", "response_format", "type"]}]})
+        return httpx.Response(200, json=_reply('{"city": "Paris"}'))
+
+    llm = _llm(handler)
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    for _ in range(2):
+        assert json.loads((await llm.complete(MSG, json_schema=schema)).text) == {"city": "Paris"}
+    assert forms == ["json_schema", "json_object", "json_object"]
+
+
 async def test_context_overflow_is_a_context_window_error() -> None:
     body = {"error": {"message": "This model's maximum context length is 2048 tokens.", "code": "x"}}
     llm = _llm(lambda r: httpx.Response(400, json=body))

@@ -1,0 +1,160 @@
+"""Recognisers for the structure inside a plain-text context: document headers and records.
+
+The strategies count records and group matches by document without a model, so they depend on seeing the
+structure. Real contexts come in many shapes (log lines, JSON lines, CSV exports, XML-tagged prompt
+documents, markdown files), so each recogniser accepts several common formats and the one that explains
+most of the text wins; nothing here is tuned to one generator's output.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterator
+
+__all__ = ["find_headers", "parse_records"]
+
+_NAME = r"(?P<name>[^\n]+?)"
+_SECTION_TAIL = r"\s*(?:\((?:section|part|chapter)\b[^)]*\))?"
+_KIND = r"(?:document|doc|file|source|article|section)\b"
+HEADER_FORMATS: tuple[re.Pattern[str], ...] = (
+    # === Document: NAME (section: T) ===
+    re.compile(rf"^=+ *{_KIND}\s*:?\s*(?P<name>[^=(\n]+?){_SECTION_TAIL}\s*=*\s*$", re.M | re.I),
+    # Document: NAME
+    re.compile(rf"^(?:{_KIND}|title)\s*:\s*(?P<name>[^(\n]+?){_SECTION_TAIL}\s*$", re.M | re.I),
+    # <document name="NAME" ...>  (also doc/file/source with id/title/path/src)
+    re.compile(
+        rf"^[ \t]*<{_KIND}\b[^>\n]*?\b(?:name|title|id|path|src|source)\s*=\s*[\"'](?P<name>[^\"'\n]+)[\"'][^>\n]*>",
+        re.M | re.I,
+    ),
+    # # File: NAME   /  ## Document NAME
+    re.compile(rf"^#{{1,4}}\s*{_KIND}\s*:?\s*(?P<name>[^(\n]+?){_SECTION_TAIL}\s*$", re.M | re.I),
+    # --- File: NAME ---   /  ----- NAME -----
+    re.compile(
+        rf"^-{{3,}}\s*(?:{_KIND}\s*:?\s*)?(?P<name>[^-(\n][^(\n]*?){_SECTION_TAIL}\s*-{{3,}}\s*$", re.M | re.I
+    ),
+    # [Document: NAME]
+    re.compile(rf"^\[\s*{_KIND}\s*:?\s*(?P<name>[^\]\n(]+?){_SECTION_TAIL}\s*\]\s*$", re.M | re.I),
+)
+
+
+def find_headers(text: str) -> list[tuple[int, str]]:
+    """(offset, document name) of the most frequent kind of header line, if one kind repeats."""
+    best: list[re.Match[str]] = []
+    for rx in HEADER_FORMATS:
+        found = list(rx.finditer(text))
+        if len(found) >= 2 and len(found) > len(best):
+            best = found
+    return [(m.start(), m.group("name").strip().strip("\"'")) for m in best]
+
+
+_KV_COLON = re.compile(r"(?P<key>[A-Za-z_][\w ]{0,20}?)\s*:\s*(?P<value>[^|;\t]+?)\s*(?=\||;|\t|$)")
+_KV_EQUALS = re.compile(
+    r"(?<![\w.])(?P<key>[A-Za-z_][\w.-]{0,30})=(?P<value>\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s,;|]+)"
+)
+_XML_TAG = re.compile(
+    r"^\s*<(?P<tag>[A-Za-z_][\w-]*)\b(?P<attrs>[^<>]*?)/?>(?P<body>[^<]*)(?:</(?P=tag)>)?\s*$"
+)
+_XML_ATTR = re.compile(r"(?P<key>[A-Za-z_][\w-]*)\s*=\s*(?P<q>[\"'])(?P<value>.*?)(?P=q)")
+
+
+def _unquote(v: str) -> str:
+    v = v.strip()
+    if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+        v = v[1:-1]
+    return v.strip()
+
+
+def _json_line(line: str) -> dict[str, str] | None:
+    if not (line.startswith("{") and line.endswith("}")):
+        return None
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    return {str(k).lower(): str(v) for k, v in obj.items() if isinstance(v, (str, int, float, bool))}
+
+
+def _xml_line(line: str) -> dict[str, str] | None:
+    m = _XML_TAG.match(line)
+    if not m:
+        return None
+    return {a.group("key").lower(): a.group("value").strip() for a in _XML_ATTR.finditer(m.group("attrs"))}
+
+
+def _kv_line(line: str) -> dict[str, str] | None:
+    if line.count("=") >= 2:
+        pairs = {m.group("key").lower(): _unquote(m.group("value")) for m in _KV_EQUALS.finditer(line)}
+        if len(pairs) >= 2:
+            return pairs
+    if line.count(":") >= 2:
+        return {m.group("key").strip().lower(): _unquote(m.group("value")) for m in _KV_COLON.finditer(line)}
+    return None
+
+
+def _line_records(lines: list[str]) -> Iterator[dict[str, str]]:
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        fields = _json_line(line) or _xml_line(line) or _kv_line(line)
+        if fields and len(fields) >= 2:
+            yield fields
+
+
+def _table_records(lines: list[str]) -> Iterator[dict[str, str]]:
+    """Rows of delimited tables (CSV, TSV, markdown) under a header line; blank lines end a table."""
+    i = 0
+    while i < len(lines):
+        head = lines[i].strip()
+        delim = next((d for d in ("\t", "|", ",", ";") if head.count(d) >= (3 if d == "|" else 1)), None)
+        if delim is None:
+            i += 1
+            continue
+        names = _cells(head, delim)
+        j = i + 1
+        rows: list[dict[str, str]] = []
+        while j < len(lines) and lines[j].strip():
+            cells = _cells(lines[j].strip(), delim)
+            if delim == "|" and all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
+                j += 1
+                continue
+            if len(cells) != len(names):
+                break
+            rows.append(dict(zip(names, cells, strict=True)))
+            j += 1
+        valid = len(names) >= 2 and all(re.fullmatch(r"[A-Za-z_][\w .-]{0,30}", n) for n in names)
+        if valid and len(set(names)) == len(names) and len(rows) >= 2:
+            yield from rows
+            i = j
+        else:
+            i += 1
+
+
+def _cells(line: str, delim: str) -> list[str]:
+    if delim == "|":
+        return [c.strip() for c in line.strip().strip("|").split("|")]
+    return [c.strip() for c in next(csv.reader([line], delimiter=delim, skipinitialspace=True))]
+
+
+def parse_records(text: str) -> tuple[list[str], list[dict[str, str]]]:
+    """Structured records in the text: (field names, records) of the largest family sharing its fields.
+
+    A record is a line of ``key: value | key: value``, ``key=value key=value`` (logfmt), a JSON object,
+    an XML element with attributes, or a row of a CSV/TSV/markdown table under its header line.
+    """
+    lines = text.split("\n")
+    families: dict[tuple[str, ...], list[dict[str, str]]] = {}
+    for source in (_line_records(lines), _table_records(lines)):
+        for fields in source:
+            fields = {k.strip().lower(): v for k, v in fields.items()}
+            families.setdefault(tuple(sorted(fields)), []).append(fields)
+    if not families:
+        return [], []
+    keys = max(families.items(), key=lambda kv: len(kv[1]))[0]
+    # free text in a record (a note quoting "a:b") can add stray keys; those lines are records too
+    rows = [r for ks, rs in families.items() if set(ks) >= set(keys) for r in rs]
+    return list(keys), rows

@@ -1,0 +1,82 @@
+"""The structure recognisers accept the common shapes of records and document headers, not one generator's."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rlm._formats import find_headers, parse_records
+
+LABELS = ["billing", "refund", "billing", "shipping", "billing", "refund"]
+
+
+def _pipe(i: int, lab: str) -> str:
+    return f"Record #{i:05d} | user: u{100 + i} | date: 2023-01-0{i % 9 + 1} | label: {lab} | note: see a:b"
+
+
+def _json(i: int, lab: str) -> str:
+    return json.dumps({"id": i, "user": f"u{100 + i}", "category": lab, "note": "free text, with commas"})
+
+
+def _logfmt(i: int, lab: str) -> str:
+    return f'ts=2023-01-0{i % 9 + 1}T10:00:00 id={i} user=u{100 + i} topic={lab} msg="a note = free text"'
+
+
+def _xml(i: int, lab: str) -> str:
+    return f'<ticket id="{i}" user="u{100 + i}" label="{lab}">note text</ticket>'
+
+
+@pytest.mark.parametrize(
+    ("make", "field"), [(_pipe, "label"), (_json, "category"), (_logfmt, "topic"), (_xml, "label")]
+)
+def test_line_records_scattered_in_prose(make, field) -> None:  # type: ignore[no-untyped-def]
+    parts = []
+    for i, lab in enumerate(LABELS):
+        parts += ["Some prose: it mentions things, and a colon: here.", make(i, lab)]
+    fields, rows = parse_records("\n\n".join(parts))
+    assert field in fields
+    assert [r[field] for r in rows] == LABELS
+
+
+@pytest.mark.parametrize("delim", [",", "\t", "|"])
+def test_table_records(delim: str) -> None:
+    head = delim.join(["id", "user", "label", "note"])
+    body = [delim.join([str(i), f"u{i}", lab, "plain note"]) for i, lab in enumerate(LABELS)]
+    if delim == "|":
+        head, body = f"| {head} |", [f"| {b} |" for b in body]
+        body.insert(0, "|---|---|---|---|")
+    text = "An export follows.\n\n" + "\n".join([head, *body]) + "\n\nThat was all."
+    fields, rows = parse_records(text)
+    assert sorted(fields) == ["id", "label", "note", "user"]
+    assert [r["label"] for r in rows] == LABELS
+
+
+def test_prose_has_no_records() -> None:
+    text = "Python is a language.\nIt has classes, functions, and modules.\nUse it well, and often."
+    assert parse_records(text) == ([], [])
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "=== Document: {n} (section: Intro) ===",
+        "Document: {n}",
+        '<document name="{n}" index="3">',
+        "# File: {n}",
+        "--- {n} ---",
+        "[Source: {n}]",
+    ],
+)
+def test_headers(header: str) -> None:
+    names = ["library/os.path", "howto/logging", "tutorial/classes"]
+    text = "\n\n".join(f"{header.format(n=n)}\nBody of {n}.\n" for n in names)
+    heads = find_headers(text)
+    assert [n for _, n in heads] == names
+    assert all(
+        text[pos:].startswith(header.format(n=n)[:3]) for (pos, _), n in zip(heads, names, strict=True)
+    )
+
+
+def test_a_single_header_is_not_structure() -> None:
+    assert find_headers("# File: only-one\ntext") == []
