@@ -16,7 +16,7 @@ from collections.abc import Iterator
 __all__ = ["find_headers", "parse_records"]
 
 _NAME = r"(?P<name>[^\n]+?)"
-_SECTION_TAIL = r"\s*(?:\((?:section|part|chapter)\b[^)]*\))?"
+_SECTION_TAIL = r"\s*(?:\((?:section|part|chapter)\b.*\))?"
 _KIND = r"(?:document|doc|file|source|article|section)\b"
 HEADER_FORMATS: tuple[re.Pattern[str], ...] = (
     # === Document: NAME (section: T) ===
@@ -25,7 +25,8 @@ HEADER_FORMATS: tuple[re.Pattern[str], ...] = (
     re.compile(rf"^(?:{_KIND}|title)\s*:\s*(?P<name>[^(\n]+?){_SECTION_TAIL}\s*$", re.M | re.I),
     # <document name="NAME" ...>  (also doc/file/source with id/title/path/src)
     re.compile(
-        rf"^[ \t]*<{_KIND}\b[^>\n]*?\b(?:name|title|id|path|src|source)\s*=\s*[\"'](?P<name>[^\"'\n]+)[\"'][^>\n]*>",
+        rf"^[ \t]*<{_KIND}\b[^>\n]*?\b(?:name|title|id|path|src|source)\s*=\s*"
+        rf"[\"'](?P<name>[^\"'\n]+)[\"'][^>\n]*>",
         re.M | re.I,
     ),
     # # File: NAME   /  ## Document NAME
@@ -115,19 +116,26 @@ def _table_records(lines: list[str]) -> Iterator[dict[str, str]]:
             i += 1
             continue
         names = _cells(head, delim)
+        if not (
+            len(names) >= 2
+            and len(set(names)) == len(names)
+            and all(re.fullmatch(r"[A-Za-z_][\w .-]{0,30}", n) for n in names)
+        ):
+            i += 1
+            continue
         j = i + 1
         rows: list[dict[str, str]] = []
         while j < len(lines) and lines[j].strip():
             cells = _cells(lines[j].strip(), delim)
-            if delim == "|" and all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
-                j += 1
-                continue
-            if len(cells) != len(names):
-                break
-            rows.append(dict(zip(names, cells, strict=True)))
             j += 1
-        valid = len(names) >= 2 and all(re.fullmatch(r"[A-Za-z_][\w .-]{0,30}", n) for n in names)
-        if valid and len(set(names)) == len(names) and len(rows) >= 2:
+            if delim == "|" and all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
+                continue
+            if len(cells) == len(names):
+                rows.append(dict(zip(names, cells, strict=True)))
+            elif not rows:
+                break  # the line under a would-be header is not a row of it: not a table
+            # a malformed row in a table is skipped; the rows after it still count
+        if len(rows) >= 2:
             yield from rows
             i = j
         else:

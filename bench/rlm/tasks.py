@@ -22,7 +22,9 @@ the corpus, so a smaller context is the head of a larger one.
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import random
 import re
@@ -231,7 +233,7 @@ class RecordFormat:
             f"msg={json.dumps(note)}",
             "xml": f'<ticket id="{number}" user="{user}" date="{date}" label="{label}">'
             f"{html.escape(note, quote=False)}</ticket>",
-            "csv": ",".join([str(number), user, date, label, json.dumps(note)]),
+            "csv": _csv_row([str(number), user, date, label, note]),
         }[self.name]
 
 
@@ -248,22 +250,28 @@ RECORD_FORMATS = {
     "logfmt": RecordFormat(
         "logfmt", "topic", "log lines of the form 'ts=... id=N user=... topic=T msg=\"...\"'", True
     ),
+    "csv": RecordFormat(
+        "csv", "category", "one CSV table with the header line 'id,user,date,category,note'", False
+    ),
     "xml": RecordFormat(
         "xml",
         "label",
         'records, one per line, as XML elements \'<ticket id="N" user=... label="L">note</ticket>\'',
         True,
     ),
-    "csv": RecordFormat(
-        "csv", "category", "one CSV table with the header line 'id,user,date,category,note'", False
-    ),
 }
 HEADER_FORMATS = {
     "equals": ("=== Document: {doc} (section: {title}) ===", "", "'=== Document: NAME (section: TITLE) ==='"),
-    "xml": ('<document name="{doc}" section="{title}">', "</document>", "'<document name=\"NAME\" ...>'"),
     "markdown": ("# File: {doc} (section: {title})", "", "'# File: NAME (section: TITLE)'"),
+    "xml": ('<document name="{doc}" section="{title}">', "</document>", "'<document name=\"NAME\" ...>'"),
     "dashes": ("----- {doc} (section: {title}) -----", "", "'----- NAME (section: TITLE) -----'"),
 }
+
+
+def _csv_row(cells: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(cells)
+    return out.getvalue()
 
 
 def _pick(formats: str | Sequence[str], table: dict[str, Any], rng: random.Random) -> str:
@@ -444,21 +452,21 @@ def build_suite(
     kinds: Sequence[str] = KINDS,
     formats: str = "varied",
 ) -> list[Task]:
-    """Tasks for every size and kind. ``formats``: 'varied' (a seeded record and header format per
-    context, so no strategy can lean on one layout) or 'fixed' (pipe records, '=== Document' headers)."""
+    """Tasks for every size and kind. ``formats``: 'varied' (the record and header layouts rotate from
+    one context size to the next, so no strategy can lean on one layout) or 'fixed' (pipe records,
+    '=== Document' headers)."""
     if formats not in ("varied", "fixed"):
         raise ValueError(f"Unknown formats {formats!r}; choose varied or fixed.")
+    records, headers = list(RECORD_FORMATS), list(HEADER_FORMATS)
     tasks: list[Task] = []
-    for size in sizes:
+    for i, size in enumerate(sizes):
+        record = records[(i + seed) % len(records)] if formats == "varied" else "pipe"
+        header = headers[(i + seed) % len(headers)] if formats == "varied" else "equals"
         for kind in kinds:
             if kind == "niah":
                 tasks += generate_niah(corpus, size, per_kind, counter, seed)
             elif kind == "oolong":
-                tasks += generate_oolong(
-                    corpus, size, per_kind, counter, seed, formats if formats == "varied" else "pipe"
-                )
+                tasks += generate_oolong(corpus, size, per_kind, counter, seed, record)
             else:
-                tasks += generate_multidoc(
-                    corpus, size, per_kind, counter, seed, formats if formats == "varied" else "equals"
-                )
+                tasks += generate_multidoc(corpus, size, per_kind, counter, seed, header)
     return tasks

@@ -52,6 +52,12 @@ def test_table_records(delim: str) -> None:
     assert [r["label"] for r in rows] == LABELS
 
 
+def test_a_malformed_row_does_not_end_the_table() -> None:
+    rows = ["id,label,note", '1,billing,"a, quoted note"', "2,refund", "3,billing,ok"]
+    _, parsed = parse_records("\n".join(rows))
+    assert [r["label"] for r in parsed] == ["billing", "billing"]
+
+
 def test_prose_has_no_records() -> None:
     text = "Python is a language.\nIt has classes, functions, and modules.\nUse it well, and often."
     assert parse_records(text) == ([], [])
