@@ -55,7 +55,7 @@ class Deepwell:
     # models and indexes, built on first use -----------------------------------------------------
     @cached_property
     def embedder(self) -> Embedder:
-        return load_embedder(self.settings.embedding_model)
+        return load_embedder(self.settings.embedding_model, self.settings.torch_threads)
 
     @cached_property
     def reranker(self) -> Reranker:

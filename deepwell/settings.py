@@ -67,9 +67,23 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None
     llm_api_model: str | None = None
     llm_n_ctx: int = 8192
-    llm_threads: int | None = None
+    llm_threads: int | None = Field(
+        default=None,
+        description="llama.cpp threads; unset picks 1 for generation on small models, all for prompts",
+    )
+    llm_cache_mb: int = Field(
+        default=256, description="RAM for saved prompt states (prefix cache); 0 turns it off"
+    )
+    llm_prompt_lookup: int = Field(
+        default=0, description="Prompt-lookup draft tokens; 0 (off) measured fastest for the 135M model"
+    )
     llm_concurrency: int = 4
     llm_timeout: float = 120.0
+
+    torch_threads: int | None = Field(
+        default=None,
+        description="Threads for the embedding model; set 1 when several Deepwell processes share few cores",
+    )
 
     # MCP
     allowed_roots: list[Path] = Field(default_factory=list, description="Roots the MCP ingest tool may read.")

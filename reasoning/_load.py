@@ -18,7 +18,12 @@ def _llama_cpp(settings: Settings) -> LLM:
 
     path = resolve_model_path(settings.llm_model)
     return LlamaCppLLM(
-        path, n_ctx=settings.llm_n_ctx, n_threads=settings.llm_threads, name=settings.llm_model
+        path,
+        n_ctx=settings.llm_n_ctx,
+        n_threads=settings.llm_threads,
+        cache_mb=settings.llm_cache_mb,
+        prompt_lookup=settings.llm_prompt_lookup,
+        name=settings.llm_model,
     )
 
 

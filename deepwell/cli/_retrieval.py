@@ -189,7 +189,7 @@ def doctor(as_json: JsonOpt = False) -> None:
     def embedder() -> str:
         from retrieval import load_embedder
 
-        e = load_embedder(settings.embedding_model)
+        e = load_embedder(settings.embedding_model, settings.torch_threads)
         v = e.encode(["doctor check"])
         norm = float((v**2).sum())
         return f"{settings.embedding_model}: dim {e.dim}, max {e.max_tokens} tokens, norm {norm:.2f}"

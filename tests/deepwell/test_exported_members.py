@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-PACKAGES = ["deepwell", "storage", "retrieval"]
+PACKAGES = ["deepwell", "storage", "retrieval", "reasoning", "mcp_servers", "agents", "rlm", "rlm.sandbox"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

@@ -78,3 +78,13 @@ def test_public_api_is_exactly_all() -> None:
     assert {"LLM", "Message", "Completion", "ToolCall", "ToolSpec", "Usage", "SyncLLM", "load_llm"} <= set(
         reasoning.__all__
     )
+
+
+@pytest.mark.parametrize("cache_mb", [0, 64])
+def test_cache_setting_reaches_llama_cpp(cache_mb: int) -> None:
+    from deepwell.settings import Settings
+    from reasoning import load_llm
+
+    llm = load_llm(Settings(llm_n_ctx=512, llm_cache_mb=cache_mb))
+    cache = llm._llama.cache  # type: ignore[attr-defined]
+    assert (cache is None) if cache_mb == 0 else cache.capacity_bytes == cache_mb << 20
