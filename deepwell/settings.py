@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         description="Threads for the embedding model; set 1 when several Deepwell processes share few cores",
     )
 
+    # RLM
+    rlm_sandbox: Literal["process", "docker"] = Field(
+        default="process",
+        description="Where model-written code runs: a locked-down child process, or a Docker container",
+    )
+
     # MCP
     allowed_roots: list[Path] = Field(default_factory=list, description="Roots the MCP ingest tool may read.")
     http_host: str = "127.0.0.1"

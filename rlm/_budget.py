@@ -23,6 +23,7 @@ class RLMConfig:
     root_max_tokens: int = 384
     observation_chars: int = 1500
     candidates: int = 8
+    sandbox: str | None = None  # "process" or "docker"; None takes DEEPWELL_RLM_SANDBOX
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 from deepwell.errors import DeepwellError
 from rlm._engine import Engine
 from rlm._strategies import STRATEGIES, Found, route
-from rlm.sandbox import ProcessSandbox, SandboxLimits
+from rlm.sandbox import SANDBOXES, SandboxLimits
 
 __all__ = ["run_actions", "run_code"]
 
@@ -177,7 +177,8 @@ async def run_code(e: Engine, user_tools: dict[str, Any] | None = None) -> Found
         {"role": "system", "content": _CODE_SYSTEM},
         {"role": "user", "content": f"Context: {desc}\nQuestion: {e.question}"},
     ]
-    async with ProcessSandbox(limits, host_functions=host, inputs={"context": e.ctx.text}) as box:
+    sandbox = SANDBOXES[e.config.sandbox or "process"]
+    async with sandbox(limits, host_functions=host, inputs={"context": e.ctx.text}) as box:
         e.trajectory.step("sandbox", {"layers": box.layers})
         while True:
             out = await e.root(_compact(history, e))

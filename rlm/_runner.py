@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -58,6 +59,8 @@ class RLM:
         self._dw = dw
         self._llm = llm
         self.config = config or RLMConfig()
+        if self.config.sandbox is None:
+            self.config = dataclasses.replace(self.config, sandbox=self.settings.rlm_sandbox)
         self.user_tools = tools or {}
         self._collection = context if isinstance(context, CollectionRef) else None
         if (
@@ -154,7 +157,7 @@ class RLM:
             return "plain"  # the paper: on short inputs the base model beats the RLM
         name = getattr(llm, "name", "?")
         if name not in _PROBES:
-            _PROBES[name] = await _can_code(llm)
+            _PROBES[name] = await _can_code(llm, self.config.sandbox or "process")
         return "code" if _PROBES[name] else "actions"
 
     def close(self) -> None:
@@ -179,9 +182,9 @@ async def _plain(e: Engine) -> Found | None:
     )
 
 
-async def _can_code(llm: Any) -> bool:
+async def _can_code(llm: Any, sandbox: str) -> bool:
     """A quick capability probe: can the model write a code block that computes something?"""
-    from rlm.sandbox import ProcessSandbox, SandboxLimits
+    from rlm.sandbox import SANDBOXES, SandboxLimits
 
     try:
         c = await llm.complete(
@@ -198,7 +201,7 @@ async def _can_code(llm: Any) -> bool:
         m = re.search(r"```(?:python|py|repl)?\s*\n(.*?)```", c.text, re.S)
         if not m:
             return False
-        async with ProcessSandbox(SandboxLimits(wall_seconds=5)) as box:
+        async with SANDBOXES[sandbox](SandboxLimits(wall_seconds=5)) as box:
             r = await box.execute(m.group(1))
         return r.ok and "42" in r.stdout
     except Exception:

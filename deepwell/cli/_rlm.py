@@ -110,6 +110,10 @@ def ask(
     max_depth: Annotated[
         int | None, typer.Option(help="Recursion depth (1 = sub-calls are plain models).")
     ] = None,
+    sandbox: Annotated[
+        str | None,
+        typer.Option(help="Where code mode runs code: process (default) or docker (DEEPWELL_RLM_SANDBOX)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-step progress lines.")] = False,
     interactive: Annotated[
         bool,
@@ -125,6 +129,8 @@ def ask(
         raise InputError("Pass exactly one of --context FILE (or - for stdin) and --collection NAME.")
     if mode not in ("auto", "actions", "code", "plain"):
         raise InputError(f"Unknown --mode {mode!r}; use auto, actions, code or plain.")
+    if sandbox not in (None, "process", "docker"):
+        raise InputError(f"Unknown --sandbox {sandbox!r}; use process or docker.")
     settings = load_settings()
     import rlm
 
@@ -143,6 +149,7 @@ def ask(
         max_iterations=max_iterations,
         max_sub_calls=max_sub_calls,
         max_depth=max_depth,
+        sandbox=sandbox,
     )
     if interactive and context == "-":
         raise InputError(

@@ -319,6 +319,10 @@ class ProcessSandbox:
             "host_functions": sorted(self.host_functions),
         }
 
+    def _command(self, python: str, env: dict[str, str]) -> list[str]:
+        """The command line that starts the child interpreter (a container runtime wraps it)."""
+        return [python, "-I", "-S", "-B", "-c", _BOOT]
+
     async def _spawn(self) -> None:
         exe = os.path.realpath(sys.executable)
         base = Path(os.path.realpath(sys.base_prefix)) / "bin" / Path(exe).name
@@ -330,12 +334,7 @@ class ProcessSandbox:
         self._ended = False
         self._inner_pid = None
         self._proc = await asyncio.create_subprocess_exec(
-            exe,
-            "-I",
-            "-S",
-            "-B",
-            "-c",
-            _BOOT,
+            *self._command(exe, env),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

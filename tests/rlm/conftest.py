@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,3 +67,20 @@ def dw(tmp_path: Path):  # type: ignore[no-untyped-def]
     d = Deepwell(Settings(data_dir=tmp_path / "data"))
     yield d
     d.close()
+
+
+@pytest.fixture(scope="session")
+def docker_sandbox() -> str:
+    """The Docker sandbox's empty image, or a skip saying why Docker is unusable here.
+
+    ``.ci/run`` sets DEEPWELL_REQUIRE_DOCKER=1 once it has the daemon running, so CI cannot skip these.
+    """
+    from deepwell.errors import SandboxError
+    from rlm.sandbox._docker import ensure_empty_image
+
+    try:
+        return ensure_empty_image()
+    except SandboxError as exc:
+        if os.environ.get("DEEPWELL_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"DEEPWELL_REQUIRE_DOCKER=1 but the Docker sandbox cannot run: {exc}")
+        pytest.skip(str(exc))

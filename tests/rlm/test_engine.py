@@ -85,6 +85,20 @@ async def test_ungrounded_answers_and_invalid_actions_end_in_a_named_budget(dw) 
     assert r.status == "budget_exhausted:iterations" and "iteration budget" in r.answer
 
 
+async def _answered_in_code(dw, root: list[str], config: RLMConfig) -> list:  # type: ignore[no-untyped-def]
+    """Run the scripted root in code mode over the needle haystack; it must answer; returns the steps."""
+    r = await answer_async(
+        "What is the magic number for amber-falcon?",
+        haystack(inserts={77: NEEDLE}),
+        llm=ScriptedLLM(root=root),
+        dw=dw,
+        mode="code",
+        config=config,
+    )
+    assert (r.status, r.answer) == ("answered", "4817293")
+    return dw.store.runs.get(r.run_id).steps
+
+
 async def test_code_mode_runs_model_code_in_the_sandbox(dw) -> None:  # type: ignore[no-untyped-def]
     root = [
         "```repl\nprint(undefined_name)\n```",
@@ -93,18 +107,20 @@ async def test_code_mode_runs_model_code_in_the_sandbox(dw) -> None:  # type: ig
         "```repl\nimport re\nm = re.search(r'amber-falcon is: (\\d+)', context)\n"
         "answer = {'content': m.group(1), 'ready': True}\n```",
     ]
-    r = await answer_async(
-        "What is the magic number for amber-falcon?",
-        haystack(inserts={77: NEEDLE}),
-        llm=ScriptedLLM(root=root),
-        dw=dw,
-        mode="code",
-        config=RLMConfig(max_errors=5),
-    )
-    assert (r.status, r.answer) == ("answered", "4817293")
-    steps = dw.store.runs.get(r.run_id).steps
+    steps = await _answered_in_code(dw, root, RLMConfig(max_errors=5))
     results = [s.data for s in steps if s.kind == "result"]
     assert "NameError" in results[0]["error"] and results[1]["stdout"].strip().startswith("1")
+
+
+async def test_code_mode_in_the_docker_sandbox(dw, docker_sandbox) -> None:  # type: ignore[no-untyped-def]
+    root = [
+        "```repl\nimport os\nprint(os.getpid(), os.getuid())\n```",
+        "```repl\nm = grep(r'amber-falcon is: (\\d+)')\nanswer = {'content': m['matches'][0]['match'][-7:], "
+        "'ready': True}\n```",
+    ]
+    steps = await _answered_in_code(dw, root, RLMConfig(sandbox="docker"))
+    assert next(s for s in steps if s.kind == "sandbox").data["layers"][0].startswith("docker(")
+    assert next(s for s in steps if s.kind == "result").data["stdout"].split() == ["1", "65534"]
 
 
 async def test_code_mode_rejects_an_answer_that_is_not_ready(dw) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rlm.sandbox import ExecResult, ProcessSandbox, SandboxLimits
+from rlm.sandbox import SANDBOXES, ExecResult, ProcessSandbox, SandboxLimits
 
 # generous time limits so that a loaded CI machine does not turn ordinary steps into timeouts; the
 # timeout cases use FAST
@@ -45,9 +45,17 @@ FAST = SandboxLimits(cpu_seconds=0.5, wall_seconds=1, kill_grace_seconds=1, memo
 HOST = {"llm_query": llm_query, "llm_query_batched": llm_query_batched, "grep": grep, "boom": boom}
 
 
+@pytest.fixture(scope="session", params=sorted(SANDBOXES))
+def kind(request: pytest.FixtureRequest) -> str:
+    """Every red-team attack runs against each sandbox implementation."""
+    if request.param == "docker":
+        request.getfixturevalue("docker_sandbox")
+    return str(request.param)
+
+
 @pytest.fixture
-async def sb(tmp_path: Path) -> AsyncIterator[ProcessSandbox]:
-    box = ProcessSandbox(
+async def sb(tmp_path: Path, kind: str) -> AsyncIterator[ProcessSandbox]:
+    box = SANDBOXES[kind](
         LIMITS,
         scratch_dir=tmp_path / "box",
         host_functions=HOST,
@@ -58,8 +66,8 @@ async def sb(tmp_path: Path) -> AsyncIterator[ProcessSandbox]:
 
 
 @pytest.fixture
-async def fast(tmp_path: Path) -> AsyncIterator[ProcessSandbox]:
-    async with ProcessSandbox(FAST, scratch_dir=tmp_path / "fast", host_functions=HOST) as box:
+async def fast(tmp_path: Path, kind: str) -> AsyncIterator[ProcessSandbox]:
+    async with SANDBOXES[kind](FAST, scratch_dir=tmp_path / "fast", host_functions=HOST) as box:
         yield box
 
 

@@ -17,8 +17,9 @@ from tests.rlm.sandbox.conftest import HOST, LIMITS, still_fine
 
 
 def test_exported_names() -> None:
-    assert rlm.sandbox.__all__ == sorted(rlm.sandbox.__all__)
     assert set(rlm.sandbox.__all__) == {
+        "SANDBOXES",
+        "DockerSandbox",
         "ExecResult",
         "HostFunction",
         "ProcessSandbox",
@@ -27,7 +28,7 @@ def test_exported_names() -> None:
     }
 
 
-async def test_process_sandbox_satisfies_the_protocol(sb: ProcessSandbox) -> None:
+async def test_every_sandbox_satisfies_the_protocol(sb: ProcessSandbox) -> None:
     assert isinstance(sb, Sandbox)
 
 
