@@ -96,6 +96,7 @@ def test_bad_input_is_one_clear_message(tmp_path: Path, haystack: Path) -> None:
         (["What?", "--context", str(haystack), "--collection", "c"], "exactly one of --context"),
         (["What?", "--context", str(tmp_path / "missing.txt")], "No context file"),
         (["What?", "--context", str(haystack), "--mode", "fast"], "Unknown --mode"),
+        (["What?", "--context", str(haystack), "--sandbox", "vm"], "Unknown --sandbox"),
         (["What?", "--context", "-"], "read nothing from stdin"),
         (["show", _seed_run(data), "--html", str(tmp_path / "no" / "dir" / "x.html")], "Cannot write"),
     ]
