@@ -15,28 +15,32 @@ from collections.abc import Iterator
 
 __all__ = ["find_headers", "parse_records"]
 
-_NAME = r"(?P<name>[^\n]+?)"
-_SECTION_TAIL = r"\s*(?:\((?:section|part|chapter)\b.*\))?"
+# header lines never span lines ([ \t], not \s); a name starts with a word character or a path sign and
+# holds no markup (backticks, brackets) and does not end in ',:;', which keeps prose ("section :ref:`x`",
+# "document: the one that ... ::") and table rules out
+_SP = r"[ \t]*"
+_NAME = r"(?P<name>[\w./~@](?:[^\n`()\[\]<>=]*?[^\s,:;`()\[\]<>=])?)"
+_SECTION_TAIL = rf"{_SP}(?:\((?:section|part|chapter)\b[^\n]*\))?"
 _KIND = r"(?:document|doc|file|source|article|section)\b"
 HEADER_FORMATS: tuple[re.Pattern[str], ...] = (
     # === Document: NAME (section: T) ===
-    re.compile(rf"^=+ *{_KIND}\s*:?\s*(?P<name>[^=(\n]+?){_SECTION_TAIL}\s*=*\s*$", re.M | re.I),
+    re.compile(rf"^=+{_SP}{_KIND}{_SP}:?{_SP}{_NAME}{_SECTION_TAIL}{_SP}=*{_SP}$", re.M | re.I),
     # Document: NAME
-    re.compile(rf"^(?:{_KIND}|title)\s*:\s*(?P<name>[^(\n]+?){_SECTION_TAIL}\s*$", re.M | re.I),
+    re.compile(rf"^(?:{_KIND}|title):{_SP}{_NAME}{_SECTION_TAIL}{_SP}$", re.M | re.I),
     # <document name="NAME" ...>  (also doc/file/source with id/title/path/src)
     re.compile(
-        rf"^[ \t]*<{_KIND}\b[^>\n]*?\b(?:name|title|id|path|src|source)\s*=\s*"
+        rf"^{_SP}<{_KIND}[^>\n]*?\b(?:name|title|id|path|src|source){_SP}={_SP}"
         rf"[\"'](?P<name>[^\"'\n]+)[\"'][^>\n]*>",
         re.M | re.I,
     ),
     # # File: NAME   /  ## Document NAME
-    re.compile(rf"^#{{1,4}}\s*{_KIND}\s*:?\s*(?P<name>[^(\n]+?){_SECTION_TAIL}\s*$", re.M | re.I),
+    re.compile(rf"^#{{1,4}}{_SP}{_KIND}{_SP}:?{_SP}{_NAME}{_SECTION_TAIL}{_SP}$", re.M | re.I),
     # --- File: NAME ---   /  ----- NAME -----
     re.compile(
-        rf"^-{{3,}}\s*(?:{_KIND}\s*:?\s*)?(?P<name>[^-(\n][^(\n]*?){_SECTION_TAIL}\s*-{{3,}}\s*$", re.M | re.I
+        rf"^-{{3,}}{_SP}(?:{_KIND}{_SP}:?{_SP})?{_NAME}{_SECTION_TAIL}{_SP}-{{3,}}{_SP}$", re.M | re.I
     ),
     # [Document: NAME]
-    re.compile(rf"^\[\s*{_KIND}\s*:?\s*(?P<name>[^\]\n(]+?){_SECTION_TAIL}\s*\]\s*$", re.M | re.I),
+    re.compile(rf"^\[{_SP}{_KIND}{_SP}:?{_SP}{_NAME}{_SECTION_TAIL}{_SP}\]{_SP}$", re.M | re.I),
 )
 
 

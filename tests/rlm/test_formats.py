@@ -86,3 +86,22 @@ def test_headers(header: str) -> None:
 
 def test_a_single_header_is_not_structure() -> None:
     assert find_headers("# File: only-one\ntext") == []
+
+
+def test_prose_and_table_rules_are_not_headers() -> None:
+    text = "\n".join(
+        [
+            "As shown in section :ref:`sdist-cmd`.",
+            "see section :ref:`inst-config-files`.)",
+            "document: the one that holds all others.  Here is an example program::",
+            "article: Georg Brandl, Steve Brown, Nick Coghlan,",
+            "------------------------ ---------------------",
+            "------------------------ ---------------------",
+            "--------------",
+            "",
+            ":mod:`dbm` is a generic interface",
+            "file::",
+        ]
+        * 3
+    )
+    assert find_headers(text) == []
