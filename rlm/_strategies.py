@@ -188,13 +188,18 @@ def _value_in(reply: str, sentence: str, question: str, wants_number: bool) -> s
     Small models often copy the whole sentence; then the answer is the part of it the question lacks.
     """
     r = reply.strip().split("\n")[0].strip().strip(".").strip()
-    if not r or "NONE" in r.upper() or r.lower() not in sentence.lower():
+    if not r or "NONE" in r.upper():
+        return None
+    if wants_number:
+        # a reply that rephrases the sentence still counts if its number is one the sentence holds
+        held = {n.replace(",", "") for n in _NUM.findall(sentence)}
+        qnums = {n.replace(",", "") for n in _NUM.findall(question)}
+        nums = [n for n in _NUM.findall(r) if n.replace(",", "") in held - qnums]
+        return nums[0] if nums else None
+    if r.lower() not in sentence.lower():
         return None
     qwords = {w.lower() for w in re.findall(r"[\w-]+", question)}
     novel = [w for w in re.findall(r"[\w-]+", r) if w.lower() not in qwords and w.lower() not in _STOP]
-    if wants_number:
-        nums = [w for w in novel if _NUM.fullmatch(w)]
-        return nums[0] if nums else None
     if len(r) > 80 or not novel:
         return " ".join(novel[:8]) or None
     return r

@@ -205,3 +205,15 @@ async def test_format_preambles_do_not_hijack_the_question(dw) -> None:  # type:
         mode="actions",
     )
     assert r.answer == "b"
+
+
+def test_a_number_is_accepted_only_if_the_sentence_holds_it() -> None:
+    from rlm._strategies import _value_in
+
+    sentence = "The special magic number for wild-orchid is: 4323487."
+    question = "What is the special magic number for wild-orchid mentioned in the text?"
+    rephrased = "The special magic number for wild-orchid mentioned in the text is 4323487."
+    assert _value_in(rephrased, sentence, question, wants_number=True) == "4323487"
+    assert _value_in("It is 4323488.", sentence, question, wants_number=True) is None
+    assert _value_in("NONE", sentence, question, wants_number=True) is None
+    assert _value_in("In 2023 it was 7.", "In 2023 it was 7.", "What was it in 2023?", True) == "7"
