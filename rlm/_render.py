@@ -133,6 +133,8 @@ def run_summary(run: Any) -> dict[str, Any]:
             t = int(sd.get("prompt_tokens") or 0) + int(sd.get("completion_tokens") or 0)
         tokens += int(t or 0)
         errors += int(kind == "error" or bool(sd.get("error")))
+    # invalid actions and code without a block count against the budget but leave no error step
+    errors = max(errors, int(((data.get("info") or {}).get("usage") or {}).get("errors") or 0))
     wall = None
     start, end = data.get("created_at"), data.get("finished_at")
     if start and end:

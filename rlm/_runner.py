@@ -139,7 +139,12 @@ class RLM:
                 text = f"Stopped: the {self.config.max_seconds:.0f}s time budget ran out."
             except DeepwellError as exc:
                 status, text = "error", f"The run failed: {exc}"
-        usage = {"sub_calls": budget.sub_calls, "iterations": budget.iterations, "tokens": budget.tokens}
+        usage = {
+            "sub_calls": budget.sub_calls,
+            "iterations": budget.iterations,
+            "tokens": budget.tokens,
+            "errors": budget.errors,
+        }
         traj.step("final", {"status": status, "answer": text, "how": how})
         traj.finish(status, text, {"usage": usage, "seconds": budget.seconds()})
         if status == "answered":

@@ -139,3 +139,14 @@ def test_summary_counts_kinds_tokens_and_errors(recorded: RunRecord) -> None:
     assert summary["tokens"] == 41 and summary["errors"] == 1 and summary["model_seconds"] == 0.8
     assert summary["wall_seconds"] is not None and summary["wall_seconds"] >= 0
     assert "6 steps (strategy 1, tool 1" in _text(render_tree(recorded))
+
+
+def test_summary_counts_budget_errors_that_left_no_error_step(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'runs.db'}")
+    rid = store.runs.start("rlm", "q?", {})
+    store.runs.add_step(rid, "final", {"status": "budget_exhausted:errors", "answer": "Stopped"})
+    store.runs.finish(rid, "budget_exhausted:errors", "Stopped", {"usage": {"errors": 4}})
+    run = store.runs.get(rid)
+    store.close()
+    assert run_summary(run)["errors"] == 4
+    assert "4 errors" in _text(render_tree(run))
