@@ -132,9 +132,9 @@ class ContextIndex:
                 )
         return {"pattern": pattern, "total": total, "matches": matches, "truncated": total > len(matches)}
 
-    def docs_matching(self, pattern: str) -> Counter[str]:
+    def docs_matching(self, pattern: str, ignore_case: bool = True) -> Counter[str]:
         """How many matches of ``pattern`` each document holds (for 'which/how many documents' questions)."""
-        rx = compile_pattern(pattern)
+        rx = compile_pattern(pattern, ignore_case=ignore_case)
         return Counter({d.name: n for d in self.documents if (n := len(rx.findall(d.text)))})
 
     def read(self, start: int, end: int, max_chars: int = 4000) -> str:

@@ -265,12 +265,19 @@ async def locate_in_structure(e: Engine, question: str) -> Found | None:
     if len(e.ctx.documents) < 2:
         return None
     asking = _asking(question)
-    terms = _quoted(asking) or [a for a in _anchors(asking) if a.lower() not in _STOP][:1]
+    quoted = _quoted(asking)
+    terms = quoted or [a for a in _anchors(asking) if a.lower() not in _STOP][:1]
     if not terms:
         return None
     term = terms[0]
-    found = await e.tool("documents_matching", parent=step, pattern=rf"\b{re.escape(term)}\b")
-    docs = found["documents"]
+    pattern = rf"\b{re.escape(term)}\b"
+    docs: dict[str, int] = {}
+    if quoted:  # a quoted word is meant literally: 'Position' is not 'position'
+        docs = (await e.tool("documents_matching", parent=step, pattern=pattern, ignore_case=False))[
+            "documents"
+        ]
+    if not docs:
+        docs = (await e.tool("documents_matching", parent=step, pattern=pattern))["documents"]
     if not docs:
         return Found(f"No document mentions '{term}'.", [], "grep found no match")
     if re.search(r"\bhow many\b|\bnumber of\b", asking, re.I):

@@ -56,9 +56,9 @@ def build_context_server(
 
     @server.tool()
     @guard
-    def documents_matching(pattern: str) -> dict[str, Any]:
+    def documents_matching(pattern: str, ignore_case: bool = True) -> dict[str, Any]:
         """Which documents contain the pattern, and how often."""
-        return {"documents": dict(ctx.docs_matching(pattern).most_common())}
+        return {"documents": dict(ctx.docs_matching(pattern, ignore_case).most_common())}
 
     @server.tool()
     @guard

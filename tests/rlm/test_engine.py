@@ -63,6 +63,15 @@ async def test_structure_question_groups_matches_by_document(dw) -> None:  # typ
     assert r.answer == "doc3"
 
 
+async def test_a_quoted_word_is_matched_with_its_case_first(dw) -> None:  # type: ignore[no-untyped-def]
+    docs = ["the position of the cursor, position again", "Position: where it is", "no match here"]
+    ask = "Which document mentions the word '{}'? Answer with the NAME only."
+    r = await answer_async(ask.format("Position"), docs, llm=ScriptedLLM(), dw=dw, mode="actions")
+    assert r.answer == "doc1"  # the exact case decides when it matches; doc0 has more case-folded hits
+    r = await answer_async(ask.format("CURSOR"), docs, llm=ScriptedLLM(), dw=dw, mode="actions")
+    assert r.answer == "doc0"  # no exact-case match: case is ignored
+
+
 async def test_ungrounded_answers_and_invalid_actions_end_in_a_named_budget(dw) -> None:  # type: ignore[no-untyped-def]
     root = ["not json", json.dumps({"action": "answer", "argument": "Olympus City"})] * 5
     r = await answer_async(
