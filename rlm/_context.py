@@ -16,7 +16,7 @@ import numpy as np
 
 from deepwell.errors import InputError
 from retrieval.documents import compile_pattern
-from rlm._formats import find_headers, parse_records
+from rlm._formats import find_headers, find_titles, parse_records
 
 __all__ = ["CollectionRef", "ContextIndex", "Document", "Passage", "load_context"]
 
@@ -151,8 +151,9 @@ class ContextIndex:
 
 
 def _segment(text: str) -> list[Document]:
-    """Split one text into documents at the most frequent kind of header line, if any repeats."""
-    heads = find_headers(text)
+    """Split one text into documents at the most frequent kind of header line, if any repeats; else at its
+    top-level markdown or reStructuredText titles."""
+    heads = find_headers(text) or find_titles(text)
     if not heads:
         return [Document("context", text)]
     docs = []

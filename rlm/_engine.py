@@ -26,7 +26,7 @@ class Engine:
     config: RLMConfig
     question: str
     depth: int = 0
-    evidence: list[dict[str, Any]] = field(default_factory=list)
+    leads: list[str] = field(default_factory=list)  # what the tools turned up, for a run cut short
     session: Any = None  # the RLM session, for nested runs
     _sem: asyncio.Semaphore | None = None
 
@@ -47,6 +47,9 @@ class Engine:
             parent=parent,
             seconds=time.perf_counter() - t,
         )
+        lead = _lead(name, args, out)
+        if lead and lead not in self.leads:
+            self.leads = [*self.leads[-2:], lead]
         return out
 
     async def llm_query(self, prompt: str, parent: int | None = None, max_tokens: int | None = None) -> str:
@@ -110,3 +113,20 @@ class Engine:
             seconds=time.perf_counter() - t,
         )
         return c.text
+
+
+def _lead(name: str, args: dict[str, Any], out: dict[str, Any]) -> str | None:
+    """One line on what a tool call found, so a run stopped by a budget can say what it had."""
+    if name == "grep" and out.get("total"):
+        m = out["matches"][0]
+        snippet = " ".join(str(m.get("context", "")).split())[:160]
+        return f'grep {args.get("pattern")!r}: {out["total"]} matches, first in {m["doc"]}: "{snippet}"'
+    if name == "documents_matching" and out.get("documents"):
+        names = list(out["documents"])
+        more = f" (+{len(names) - 5} more)" if len(names) > 5 else ""
+        return f"{args.get('pattern')!r} occurs in {', '.join(names[:5])}{more}"
+    if name == "search" and out.get("passages"):
+        p = out["passages"][0]
+        snippet = " ".join(str(p.get("text", "")).split())[:160]
+        return f'best passage for {args.get("query")!r} ({p.get("doc")}): "{snippet}"'
+    return None

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 
-__all__ = ["find_headers", "parse_records"]
+__all__ = ["find_headers", "find_titles", "parse_records"]
 
 # header lines never span lines ([ \t], not \s); a name starts with a word character or a path sign and
 # holds no markup (backticks, brackets) and does not end in ',:;', which keeps prose ("section :ref:`x`",
@@ -52,6 +52,36 @@ def find_headers(text: str) -> list[tuple[int, str]]:
         if len(found) >= 2 and len(found) > len(best):
             best = found
     return [(m.start(), m.group("name").strip().strip("\"'")) for m in best]
+
+
+_MD_TITLE = re.compile(r"^(?P<level>#{1,2})[ \t]+(?P<name>\S[^\n]*?)[ \t#]*$", re.M)
+_RST_TITLE = re.compile(r"^(?P<name>[^\s\n][^\n]*?)[ \t]*\n(?P<rule>([=\-~*#^+])\3{2,})[ \t]*$", re.M)
+_FENCE = re.compile(r"^(```|~~~)[^\n]*\n.*?^\1[ \t]*$", re.M | re.S)
+
+
+def find_titles(text: str) -> list[tuple[int, str]]:
+    """(offset, title) of one file's top-level sections: markdown ``#`` headings, else RST titles.
+
+    The fallback when no document header repeats, so a question about "which section" still has an answer
+    over one long markdown or reStructuredText file. Markdown headings inside code fences are not sections.
+    """
+    fenced = [(m.start(), m.end()) for m in _FENCE.finditer(text)]
+
+    def outside(pos: int) -> bool:
+        return not any(a <= pos < b for a, b in fenced)
+
+    md = [m for m in _MD_TITLE.finditer(text) if outside(m.start())]
+    for level in ("#", "##"):
+        heads = [(m.start(), m.group("name")) for m in md if m.group("level") == level]
+        if len(heads) >= 2:
+            return heads
+    rst = [m for m in _RST_TITLE.finditer(text) if len(m.group("rule")) >= len(m.group("name").strip())]
+    if rst:
+        top = rst[0].group("rule")[0]  # reStructuredText: the first adornment seen is the top level
+        heads = [(m.start(), m.group("name").strip()) for m in rst if m.group("rule")[0] == top]
+        if len(heads) >= 2:
+            return heads
+    return []
 
 
 _KV_COLON = re.compile(r"(?P<key>[A-Za-z_][\w ]{0,20}?)\s*:\s*(?P<value>[^|;\t]+?)\s*(?=\||;|\t|$)")

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from deepwell.errors import DeepwellError
+from deepwell.errors import DeepwellError, OutputError
 from rlm._engine import Engine
 from rlm._strategies import STRATEGIES, Found, route
 from rlm.sandbox import SANDBOXES, SandboxLimits
@@ -56,6 +56,7 @@ async def run_actions(e: Engine) -> Found | None:
         if found and _valid_answer(found.answer, e.question):
             return found
     observations: list[str] = []
+    done: set[tuple[str, str]] = set()
     while True:
         desc = json.dumps(e.ctx.describe(), ensure_ascii=False)[:600]
         messages = [
@@ -65,7 +66,13 @@ async def run_actions(e: Engine) -> Found | None:
                 "content": f"Text: {desc}\nQuestion: {e.question}\n" + "\n".join(observations[-3:]),
             },
         ]
-        raw = await e.root(messages, json_schema=_ACTION_SCHEMA, max_tokens=64)
+        try:
+            raw = await e.root(messages, json_schema=_ACTION_SCHEMA, max_tokens=64)
+        except OutputError as exc:  # a garbled action is the model's error, not the run's
+            e.trajectory.step("error", {"action": "invalid", "error": str(exc)})
+            e.budget.error()
+            observations.append("Result: that was not a valid action; keep the argument short.")
+            continue
         try:
             act = json.loads(raw)
             kind, arg = act["action"], str(act.get("argument", "")).strip()
@@ -73,6 +80,11 @@ async def run_actions(e: Engine) -> Found | None:
             e.budget.error()
             observations.append("Result: that was not a valid action.")
             continue
+        if kind != "answer" and (kind, arg.lower()) in done:
+            e.budget.error()
+            observations.append(f"Result: {kind} '{arg}' was done already; try something else or answer.")
+            continue
+        done.add((kind, arg.lower()))
         step = e.trajectory.step("action", {"action": kind, "argument": arg})
         try:
             if kind == "answer":

@@ -133,10 +133,10 @@ class RLM:
                     status, text, how, evidence = "answered", found.answer, found.how, found.evidence
             except BudgetExceeded as exc:
                 status = f"budget_exhausted:{exc.budget}"
-                text = f"Stopped: {exc}. No verified answer was found within the budget."
+                text = f"Stopped: {exc}. No verified answer was found within the budget." + _so_far(engine)
             except TimeoutError:
                 status = "budget_exhausted:time"
-                text = f"Stopped: the {self.config.max_seconds:.0f}s time budget ran out."
+                text = f"Stopped: the {self.config.max_seconds:.0f}s time budget ran out." + _so_far(engine)
             except DeepwellError as exc:
                 status, text = "error", f"The run failed: {exc}"
         usage = {
@@ -168,6 +168,10 @@ class RLM:
     def close(self) -> None:
         if self._dw is not None:
             self._dw.close()
+
+
+def _so_far(e: Engine) -> str:
+    return (" Found so far: " + "; ".join(e.leads) + ".") if e.leads else " Nothing relevant was found."
 
 
 async def _plain(e: Engine) -> Found | None:

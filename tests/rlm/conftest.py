@@ -16,9 +16,10 @@ from reasoning import Completion, Usage
 
 @dataclass
 class ScriptedLLM:
-    """A fake model for control-flow tests: root calls replay ``root`` in order; sub-calls use ``sub``."""
+    """A fake model for control-flow tests: root calls replay ``root`` in order (an exception in it is
+    raised, as a real backend raises on garbled output); sub-calls use ``sub``."""
 
-    root: list[str] = field(default_factory=list)
+    root: list[str | Exception] = field(default_factory=list)
     sub: Callable[[str], str] = lambda prompt: "NONE"
     name: str = "scripted"
     n_ctx: int = 2048
@@ -29,6 +30,8 @@ class ScriptedLLM:
         self.calls.append(prompt)
         is_root = messages[0]["role"] == "system"
         text = (self.root.pop(0) if self.root else "") if is_root else self.sub(prompt)
+        if isinstance(text, Exception):
+            raise text
         return Completion(text, usage=Usage(len(prompt) // 4, len(text) // 4))
 
     def count_tokens(self, text: str) -> int:

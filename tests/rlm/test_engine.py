@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from deepwell.errors import InputError
+from deepwell.errors import InputError, OutputError
 from rlm import RLM, RLMConfig, answer_async
 from tests.rlm.conftest import ScriptedLLM, haystack
 
@@ -63,6 +63,14 @@ async def test_structure_question_groups_matches_by_document(dw) -> None:  # typ
     assert r.answer == "doc3"
 
 
+async def test_one_markdown_file_is_split_at_its_titles(dw) -> None:  # type: ignore[no-untyped-def]
+    text = "# Setup\nInstall the package.\n\n# Usage\nCall the zebrafish API.\n\n# Licence\nMIT.\n"
+    r = await answer_async(
+        "Which section mentions the word 'zebrafish'?", text, llm=ScriptedLLM(), dw=dw, mode="actions"
+    )
+    assert r.answer == "Usage"
+
+
 async def test_a_quoted_word_is_matched_with_its_case_first(dw) -> None:  # type: ignore[no-untyped-def]
     docs = ["the position of the cursor, position again", "Position: where it is", "no match here"]
     ask = "Which document mentions the word '{}'? Answer with the NAME only."
@@ -70,6 +78,35 @@ async def test_a_quoted_word_is_matched_with_its_case_first(dw) -> None:  # type
     assert r.answer == "doc1"  # the exact case decides when it matches; doc0 has more case-folded hits
     r = await answer_async(ask.format("CURSOR"), docs, llm=ScriptedLLM(), dw=dw, mode="actions")
     assert r.answer == "doc0"  # no exact-case match: case is ignored
+
+
+async def test_garbled_and_repeated_actions_are_errors_of_the_model_not_of_the_run(dw) -> None:  # type: ignore[no-untyped-def]
+    search = json.dumps({"action": "search", "argument": "words to look for"})
+    garbled = OutputError("scripted produced invalid JSON 3 times (not JSON). Raise max_tokens.")
+    r = await answer_async(
+        "What colour is the submarine?",
+        haystack(),
+        llm=ScriptedLLM(root=[search, garbled, search, search]),
+        dw=dw,
+        mode="actions",
+        config=RLMConfig(max_errors=3),
+    )
+    assert r.status == "budget_exhausted:errors" and "submarine" not in r.answer.lower()
+    kinds = [s.kind for s in dw.store.runs.get(r.run_id).steps]
+    assert kinds.count("action") == 1 and "error" in kinds  # the repeats ran no second search
+
+
+async def test_a_run_cut_short_says_what_it_found_so_far(dw) -> None:  # type: ignore[no-untyped-def]
+    r = await answer_async(
+        "Who owns the amber-falcon?",
+        haystack(inserts={150: "The amber-falcon flew over the grey seas."}),
+        llm=ScriptedLLM(root=["not json"] * 5),  # the sub-calls never confirm, the root never acts
+        dw=dw,
+        mode="actions",
+        config=RLMConfig(max_errors=2),
+    )
+    assert r.status == "budget_exhausted:errors"
+    assert "Found so far: grep" in r.answer and "flew over the grey seas" in r.answer
 
 
 async def test_ungrounded_answers_and_invalid_actions_end_in_a_named_budget(dw) -> None:  # type: ignore[no-untyped-def]

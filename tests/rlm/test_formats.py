@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rlm._formats import find_headers, parse_records
+from rlm._formats import find_headers, find_titles, parse_records
 
 LABELS = ["billing", "refund", "billing", "shipping", "billing", "refund"]
 
@@ -105,3 +105,30 @@ def test_prose_and_table_rules_are_not_headers() -> None:
         * 3
     )
     assert find_headers(text) == []
+
+
+def test_markdown_titles_skip_code_fences() -> None:
+    text = (
+        "# Install\nRun it.\n```bash\n# not a title\npip install x\n```\n## Details\nmore\n"
+        "# Configure\nSet things.\n"
+    )
+    assert [t for _, t in find_titles(text)] == ["Install", "Configure"]
+    assert find_titles("## Only\ntext\n## Level two\ntext")[1][1] == "Level two"
+
+
+def test_rst_titles_take_the_first_adornment_as_the_top_level() -> None:
+    text = (
+        ":mod:`abc` --- Abstract Base Classes\n====================================\n\nIntro.\n\n"
+        "Usage\n-----\n\nText.\n\n"
+        ":mod:`zipimport` --- Zip imports\n================================\n\nMore.\n"
+        "Too long a title\n===\n"
+    )
+    heads = find_titles(text)
+    titles = [":mod:`abc` --- Abstract Base Classes", ":mod:`zipimport` --- Zip imports"]
+    assert [t for _, t in heads] == titles
+    assert text[heads[1][0] :].startswith(":mod:`zipimport`")
+
+
+def test_one_title_is_not_structure() -> None:
+    assert find_titles("# Readme\nJust one section.\n") == []
+    assert find_titles("Plain prose.\nMore prose.\n") == []
