@@ -7,6 +7,7 @@ every tool returns a few hundred characters.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 
 from deepwell.errors import InputError
 from retrieval.documents import compile_pattern
+from retrieval.loaders import LOADERS, iter_files, load_file
 from rlm._formats import find_headers, find_titles, parse_records
 
 __all__ = ["CollectionRef", "ContextIndex", "Document", "Passage", "load_context"]
@@ -165,8 +167,11 @@ def _segment(text: str) -> list[Document]:
     return docs
 
 
-def load_context(context: Any, dw: Any = None) -> ContextIndex:
-    """A string, a file path, a list of strings (documents) or a ``CollectionRef``."""
+def load_context(context: Any, dw: Any = None, max_bytes: int = 50_000_000) -> ContextIndex:
+    """A string, a file or directory path, a list of strings (documents) or a ``CollectionRef``.
+
+    Files go through the ingestion loaders where text must be extracted (HTML, PDF); a directory
+    becomes one document per readable file, named by its path inside the directory."""
     if isinstance(context, CollectionRef):
         if dw is None:
             raise InputError("A collection context needs the Deepwell store (pass dw=).")
@@ -175,6 +180,10 @@ def load_context(context: Any, dw: Any = None) -> ContextIndex:
             for d in dw.documents(context.name, limit=100_000)
         ]
         return ContextIndex.build(docs)
+    if isinstance(context, Path) and context.is_dir():
+        return ContextIndex.build(_directory(context, max_bytes))
+    if isinstance(context, Path) and context.suffix.lower() in _EXTRACTED:
+        return ContextIndex.build([Document(context.name, load_file(context, max_bytes).text)])
     if isinstance(context, Path):
         try:
             data = context.read_bytes()
@@ -192,3 +201,25 @@ def load_context(context: Any, dw: Any = None) -> ContextIndex:
     raise InputError(
         f"Unsupported context type {type(context).__name__}; pass text, a Path, a list or a collection."
     )
+
+
+_EXTRACTED = frozenset({".html", ".htm", ".pdf"})
+log = logging.getLogger(__name__)
+
+
+def _directory(root: Path, max_bytes: int) -> list[Document]:
+    docs: list[Document] = []
+    for path, reason in iter_files([root]):
+        if reason:
+            log.warning("skipped %s: %s", path, reason)
+            continue
+        try:
+            docs.append(Document(str(path.relative_to(root)), load_file(path, max_bytes).text))
+        except InputError as exc:
+            log.warning("skipped %s", exc)
+    if not docs:
+        raise InputError(
+            f"No readable text files in {root} (looked for {', '.join(sorted(LOADERS))}); "
+            "pass a file or a directory of documents."
+        )
+    return docs

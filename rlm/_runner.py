@@ -67,10 +67,10 @@ class RLM:
             isinstance(context, str)
             and len(context) < 4096
             and "\n" not in context
-            and Path(context).is_file()
+            and Path(context).exists()
         ):
             context = Path(context)
-        self.ctx: ContextIndex = load_context(context, self._store_owner())
+        self.ctx: ContextIndex = load_context(context, self._store_owner(), self.settings.max_file_bytes)
         self.history: list[tuple[str, str]] = []
 
     def _store_owner(self) -> Any:

@@ -79,10 +79,32 @@ _STOP = set(
         "documents",
         "section",
         "sections",
+        "should",
+        "must",
+        "can",
+        "could",
+        "would",
+        "will",
+        "shall",
+        "may",
+        "might",
+        "have",
+        "has",
+        "had",
     ]
 )
-_SENT = re.compile(r"(?<=[.!?])\s+|\n+")
+# sentences end at . ! ? or a blank line; a hard-wrapped line goes on, a list item or heading starts anew
+_SENT = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=[ \t]*(?:[#>*+-]|\d+[.)])\s)")
 _NUM = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+_QUANTITY_Q = re.compile(
+    r"\b(?:how (?:long|often|far|old|big|fast|heavy|hot|cold|much)|when|what (?:pressure|temperature|size|"
+    r"speed|weight|length|height|distance|price|cost|percentage|rate|age|time|date|port))\b",
+    re.I,
+)
+_QTY = re.compile(
+    r"-?\d[\d,]*(?:\.\d+)?(?:\s*(?:-|–|to|and)\s*-?\d[\d,]*(?:\.\d+)?)?"
+    r"(?:\s*(?!(?:and|or|the|a|an|to|of|in|for|on|at|by|is|are)\b)[A-Za-z°%][\w°%/]*)?"
+)
 
 
 @dataclass
@@ -116,11 +138,17 @@ def _anchors(q: str) -> list[str]:
     return [a for a in out if not (a.lower() in seen or seen.add(a.lower()))]
 
 
+def _stem(word: str) -> str:
+    w = word.lower()
+    return re.sub(r"(?:ing|ed|es|s)$", "", w) if len(w) > 5 and " " not in w and "-" not in w else w
+
+
 def _sentence_score(sentence: str, anchors: list[str]) -> float:
+    """Distinctive anchors (hyphenated, multi-word) weigh most; a word counts in any inflection."""
     s = sentence.lower()
     score = 0.0
     for i, a in enumerate(anchors):
-        if a.lower() in s:
+        if a.lower() in s or re.search(rf"\b{re.escape(_stem(a))}", s):
             score += 3.0 if ("-" in a or " " in a) else 1.0 / (1 + 0.1 * i)
     return score
 
@@ -157,19 +185,25 @@ async def retrieve_then_verify(e: Engine, question: str) -> Found | None:
             break
     if not top:
         return None
-    prompts = [
-        f"Sentence: {s}\nQuestion: {question}\nReply with only the answer, copied from the sentence "
-        "(a few words at most). If the sentence does not answer the question, reply NONE.\nAnswer:"
-        for _, s, _ in top
-    ]
+    ask = f"Question: {question}\nAnswer in a few words copied from the text above."
+    prompts = [f"{s}\n\n{ask}" for _, s, _ in top]
     replies = await e.llm_query_batched(prompts, parent=step, max_tokens=24)
-    wants_number = bool(re.search(r"\b(number|how many|how much|what year|count|amount)\b", question, re.I))
+    wants_number = bool(re.search(r"\b(number|how many|what year|count|amount)\b", question, re.I))
+    quantity = not wants_number and bool(_QUANTITY_Q.search(_asking(question)))
     for (_, s, d), reply in zip(top, replies, strict=False):
         r = _value_in(reply, s, question, wants_number)
-        if r:
+        if r and (not quantity or _NUM.search(r)):  # "how long" is not answered by words alone
             return Found(
                 r, [{"doc": d, "text": s}], "model read the best sentences; answer verified in the text"
             )
+    if quantity:
+        for _, s, d in top:
+            anchor_pos = max((s.lower().find(a.lower()) for a in anchors), default=-1)
+            found = [m.group(0).strip() for m in _QTY.finditer(s) if m.start() > anchor_pos]
+            if found:
+                return Found(
+                    found[0], [{"doc": d, "text": s}], "quantity taken from the best-matching sentence"
+                )
     if wants_number:
         for _, s, d in top:
             anchor_pos = max((s.lower().find(a.lower()) for a in anchors), default=-1)
@@ -182,27 +216,45 @@ async def retrieve_then_verify(e: Engine, question: str) -> Found | None:
     return None
 
 
+_LEAD_IN = re.compile(r"^(?:(?:a|answer)\s*:|the answer(?: to (?:this|the) question)? is\b\s*:?)\s*", re.I)
+
+
 def _value_in(reply: str, sentence: str, question: str, wants_number: bool) -> str | None:
     """The answer in a sub-call's reply, accepted only if it occurs in the sentence the model read.
 
-    Small models often copy the whole sentence; then the answer is the part of it the question lacks.
+    Small models rarely reply with the bare answer: they restate the question ("The codename of release
+    2.4 was Blue Heron.") or add their own words. The answer is then the longest run of the reply's words
+    that the question lacks and the sentence holds, returned as the sentence spells it.
     """
-    r = reply.strip().split("\n")[0].strip().strip(".").strip()
-    if not r or "NONE" in r.upper():
+    lines = [_LEAD_IN.sub("", x.strip()).strip().strip(".").strip() for x in reply.strip().split("\n")]
+    lines = [x for x in lines if x]
+    if not lines or any("NONE" in x.upper() for x in lines[:1]):
         return None
     if wants_number:
         # a reply that rephrases the sentence still counts if its number is one the sentence holds
         held = {n.replace(",", "") for n in _NUM.findall(sentence)}
         qnums = {n.replace(",", "") for n in _NUM.findall(question)}
-        nums = [n for n in _NUM.findall(r) if n.replace(",", "") in held - qnums]
+        nums = [n for x in lines for n in _NUM.findall(x) if n.replace(",", "") in held - qnums]
         return nums[0] if nums else None
-    if r.lower() not in sentence.lower():
-        return None
     qwords = {w.lower() for w in re.findall(r"[\w-]+", question)}
-    novel = [w for w in re.findall(r"[\w-]+", r) if w.lower() not in qwords and w.lower() not in _STOP]
-    if len(r) > 80 or not novel:
-        return " ".join(novel[:8]) or None
-    return r
+    swords = {w.lower() for w in re.findall(r"[\w-]+", sentence)}
+    for line in lines[:3]:
+        words = re.findall(r"[\w-]+", line)
+        novel = [w.lower() not in qwords and w.lower() not in _STOP for w in words]
+        if line.lower() in sentence.lower() and any(novel):
+            return line.lstrip("-*+ ")  # the model copied what it judged the answer, however long
+        runs: list[list[str]] = [[]]
+        for w, new in zip(words, novel, strict=True):
+            if new and w.lower() in swords:
+                runs[-1].append(w)
+            elif runs[-1]:
+                runs.append([])
+        best = max(runs, key=len)
+        if best:
+            span = re.search(r"\W+".join(re.escape(w) for w in best), sentence, re.I)
+            if span:
+                return span.group(0)
+    return None
 
 
 _OPS = [

@@ -97,7 +97,12 @@ def _read_stdin() -> str:
 def ask(
     question: Annotated[str, typer.Argument(help="The question to answer.")],
     context: Annotated[
-        str | None, typer.Option("--context", "-c", help="A text/Markdown/HTML/PDF file, or - for stdin.")
+        str | None,
+        typer.Option(
+            "--context",
+            "-c",
+            help="A text/Markdown/HTML/PDF file, a directory of them (one document each), or - for stdin.",
+        ),
     ] = None,
     collection: Annotated[str | None, typer.Option(help="Answer over this ingested collection.")] = None,
     mode: Annotated[
@@ -141,8 +146,8 @@ def ask(
         value = _read_stdin()
     else:
         path = Path(context or "").expanduser()
-        if not path.is_file():
-            raise InputError(f"No context file at {path}; pass an existing file or - for stdin.")
+        if not path.exists():
+            raise InputError(f"No context file at {path}; pass an existing file, a directory or - for stdin.")
         value = path
     config = _config(
         max_seconds=max_seconds,

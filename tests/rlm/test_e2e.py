@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from mcp import Client
 
@@ -92,3 +94,37 @@ async def test_rlm_answer_tool_over_mcp(tmp_path) -> None:  # type: ignore[no-un
         assert progress
         bad = await client.call_tool("rlm_answer", {"question": "q", "path": "/etc/passwd"})
         assert bad.is_error and "allowed roots" in bad.content[0].text
+
+
+@pytest.fixture
+def notes_dir(tmp_path: Path) -> Path:
+    """A small directory of ordinary files: markdown, hard-wrapped plain text and HTML."""
+    d = tmp_path / "notes"
+    d.mkdir()
+    (d / "handbook.md").write_text(
+        "# Handbook\n\n## Security\n\nEvery API key must be rotated at least every 90 days. Rotate a key\n"
+        "from the admin console.\n\n## Travel\n\nBook trains through the travel desk.\n"
+    )
+    (d / "bikes.txt").write_text(
+        "Check pressure before every ride. Road tyres run between 5 and 7 bar; gravel tyres\n"
+        "between 2 and 3.5 bar depending on rider weight. Low pressure causes pinch flats.\n"
+    )
+    (d / "tea.html").write_text(
+        "<html><body><h1>Tea</h1><p>Green tea turns bitter above 80 °C; steep it for two minutes.</p>"
+        "<p>Oolong wants several short infusions.</p></body></html>"
+    )
+    (d / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")  # not text: skipped
+    return d
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How often must API keys be rotated?", "90 days"),
+        ("What pressure should road tyres have?", "5 and 7 bar"),
+        ("Which document mentions the word 'Oolong'?", "tea.html"),
+    ],
+)
+async def test_actions_mode_over_a_directory_of_files(llm, dw, notes_dir, question, expected) -> None:  # type: ignore[no-untyped-def]
+    r = await answer_async(question, notes_dir, llm=llm, dw=dw, mode="actions")
+    assert r.status == "answered" and expected in r.answer

@@ -263,3 +263,59 @@ def test_a_number_is_accepted_only_if_the_sentence_holds_it() -> None:
     assert _value_in("It is 4323488.", sentence, question, wants_number=True) is None
     assert _value_in("NONE", sentence, question, wants_number=True) is None
     assert _value_in("In 2023 it was 7.", "In 2023 it was 7.", "What was it in 2023?", True) == "7"
+
+
+@pytest.mark.parametrize(
+    ("reply", "sentence", "question", "expected"),
+    [
+        (
+            "A: 90 days",
+            "Every API key must be rotated every 90 days.",
+            "How often must API keys be rotated?",
+            "90 days",
+        ),
+        (
+            "The codename of release 2.4 was Blue Heron.",
+            "The release 2.4 was codenamed Blue Heron and shipped in March.",
+            "What was the codename of release 2.4?",
+            "Blue Heron",
+        ),
+        (
+            "Refunds take 14 business days to process.",
+            "Refunds are processed within 14 business days of the request.",
+            "How long do refunds take?",
+            "14 business days",
+        ),
+        ("The answer to this question is:", "Keys rotate every 90 days.", "How often do keys rotate?", None),
+        (
+            "The platform team leads the platform team.",
+            "Tyres need 80 psi.",
+            "Who leads the platform team?",
+            None,
+        ),
+        (
+            "Alice Smyth leads it.",
+            "Alice Smith leads the platform team.",
+            "Who leads the platform team?",
+            "Alice",
+        ),
+    ],
+)
+def test_a_restated_answer_is_cut_to_what_the_sentence_holds(
+    reply: str, sentence: str, question: str, expected: str | None
+) -> None:
+    from rlm._strategies import _value_in
+
+    assert _value_in(reply, sentence, question, wants_number=False) == expected
+
+
+def test_a_directory_without_text_files_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from rlm._context import load_context
+
+    (tmp_path / "a.png").write_bytes(b"\x89PNG\r\n")
+    with pytest.raises(InputError, match="No readable text files"):
+        load_context(tmp_path)
+    (tmp_path / "b.md").write_text("# B\nbee\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "c.txt").write_text("sea")
+    assert [d.name for d in load_context(tmp_path).documents] == ["b.md", "sub/c.txt"]
