@@ -461,7 +461,10 @@ def _register_rlm(server: MCPServer, settings: Settings, dw: Deepwell, get_llm: 
         question: Question,
         ctx: Context,
         collection: Annotated[str | None, Field(description="Answer over this whole collection.")] = None,
-        path: Annotated[str | None, Field(description="Or over one file under the allowed roots.")] = None,
+        path: Annotated[
+            str | None,
+            Field(description="Or over one file, or a directory of them, under the allowed roots."),
+        ] = None,
         mode: Literal["auto", "actions", "code"] = "auto",
     ) -> AnswerOut:
         """Answer over a context far larger than the model's window (Recursive Language Model)."""

@@ -209,7 +209,10 @@ log = logging.getLogger(__name__)
 
 def _directory(root: Path, max_bytes: int) -> list[Document]:
     docs: list[Document] = []
+    real_root = root.resolve()
     for path, reason in iter_files([root]):
+        if not reason and not path.resolve().is_relative_to(real_root):
+            reason = "a link to outside the directory"  # the directory was the permission, not its links
         if reason:
             log.warning("skipped %s: %s", path, reason)
             continue

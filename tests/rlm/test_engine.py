@@ -318,4 +318,7 @@ def test_a_directory_without_text_files_is_a_clear_error(tmp_path) -> None:  # t
     (tmp_path / "b.md").write_text("# B\nbee\n")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "c.txt").write_text("sea")
+    outside = tmp_path.parent / f"{tmp_path.name}-secret.txt"
+    outside.write_text("secret")
+    (tmp_path / "sub" / "link.txt").symlink_to(outside)
     assert [d.name for d in load_context(tmp_path).documents] == ["b.md", "sub/c.txt"]
