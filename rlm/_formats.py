@@ -55,7 +55,11 @@ def find_headers(text: str) -> list[tuple[int, str]]:
 
 
 _MD_TITLE = re.compile(r"^(?P<level>#{1,2})[ \t]+(?P<name>\S[^\n]*?)[ \t#]*$", re.M)
-_RST_TITLE = re.compile(r"^(?P<name>[^\s\n][^\n]*?)[ \t]*\n(?P<rule>([=\-~*#^+])\3{2,})[ \t]*$", re.M)
+# an RST title is underlined, followed by a blank line, and does not end like a sentence leading into a block
+_RST_TITLE = re.compile(
+    r"^(?P<name>[^\s\n][^\n]*?[^\s:,;])[ \t]*\n(?P<rule>([=\-~*#^+])\3{2,})[ \t]*(?=\n[ \t]*\n|\n?\Z)",
+    re.M,
+)
 _FENCE = re.compile(r"^(```|~~~)[^\n]*\n.*?^\1[ \t]*$", re.M | re.S)
 
 
@@ -78,7 +82,7 @@ def find_titles(text: str) -> list[tuple[int, str]]:
     rst = [m for m in _RST_TITLE.finditer(text) if len(m.group("rule")) >= len(m.group("name").strip())]
     if rst:
         top = rst[0].group("rule")[0]  # reStructuredText: the first adornment seen is the top level
-        heads = [(m.start(), m.group("name").strip()) for m in rst if m.group("rule")[0] == top]
+        heads = [(m.start("name"), m.group("name").strip()) for m in rst if m.group("rule")[0] == top]
         if len(heads) >= 2:
             return heads
     return []
