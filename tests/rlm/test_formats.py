@@ -132,5 +132,5 @@ def test_rst_titles_take_the_first_adornment_as_the_top_level() -> None:
 def test_one_title_is_not_structure() -> None:
     assert find_titles("# Readme\nJust one section.\n") == []
     assert find_titles("Plain prose.\nMore prose.\n") == []
-    table = "A sentence that leads into a table:\n=====\nrow\n=====\n\n"
+    table = "A sentence that leads into a table:\n\n=====  =====\nkey    value\n=====  =====\n\n"
     assert find_titles(table * 3) == []
