@@ -54,7 +54,10 @@ def find_headers(text: str) -> list[tuple[int, str]]:
     return [(m.start(), m.group("name").strip().strip("\"'")) for m in best]
 
 
-_MD_TITLE = re.compile(r"^(?P<level>#{1,2})[ \t]+(?P<name>\S[^\n]*?)[ \t#]*$", re.M)
+# a markdown heading stands between blank lines (as linters require) and does not lead into a block with ':'
+_MD_TITLE = re.compile(
+    r"(?:\A|(?<=\n\n))(?P<level>#{1,2})[ \t]+(?P<name>\S[^\n]*?[^\s:,;#])[ \t#]*(?=\n[ \t]*\n|\n?\Z)"
+)
 # an RST title is underlined, followed by a blank line, and does not end like a sentence leading into a block
 _RST_TITLE = re.compile(
     r"^(?P<name>[^\s\n][^\n]*?[^\s:,;])[ \t]*\n(?P<rule>([=\-~*#^+])\3{2,})[ \t]*(?=\n[ \t]*\n|\n?\Z)",
@@ -69,6 +72,9 @@ def find_titles(text: str) -> list[tuple[int, str]]:
     The fallback when no document header repeats, so a question about "which section" still has an answer
     over one long markdown or reStructuredText file. Markdown headings inside code fences are not sections.
     """
+    # titles must cut the text into sections of readable size; a handful of heading-like lines in megabytes
+    # of text are stray comments, not the file's structure
+    enough = max(2, len(text) // 50_000)
     fenced = [(m.start(), m.end()) for m in _FENCE.finditer(text)]
 
     def outside(pos: int) -> bool:
@@ -77,13 +83,13 @@ def find_titles(text: str) -> list[tuple[int, str]]:
     md = [m for m in _MD_TITLE.finditer(text) if outside(m.start())]
     for level in ("#", "##"):
         heads = [(m.start(), m.group("name")) for m in md if m.group("level") == level]
-        if len(heads) >= 2:
+        if len(heads) >= enough:
             return heads
     rst = [m for m in _RST_TITLE.finditer(text) if len(m.group("rule")) >= len(m.group("name").strip())]
     if rst:
         top = rst[0].group("rule")[0]  # reStructuredText: the first adornment seen is the top level
         heads = [(m.start("name"), m.group("name").strip()) for m in rst if m.group("rule")[0] == top]
-        if len(heads) >= 2:
+        if len(heads) >= enough:
             return heads
     return []
 

@@ -64,7 +64,7 @@ async def test_structure_question_groups_matches_by_document(dw) -> None:  # typ
 
 
 async def test_one_markdown_file_is_split_at_its_titles(dw) -> None:  # type: ignore[no-untyped-def]
-    text = "# Setup\nInstall the package.\n\n# Usage\nCall the zebrafish API.\n\n# Licence\nMIT.\n"
+    text = "# Setup\n\nInstall the package.\n\n# Usage\n\nCall the zebrafish API.\n\n# Licence\n\nMIT.\n"
     r = await answer_async(
         "Which section mentions the word 'zebrafish'?", text, llm=ScriptedLLM(), dw=dw, mode="actions"
     )

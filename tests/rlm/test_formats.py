@@ -109,11 +109,14 @@ def test_prose_and_table_rules_are_not_headers() -> None:
 
 def test_markdown_titles_skip_code_fences() -> None:
     text = (
-        "# Install\nRun it.\n```bash\n# not a title\npip install x\n```\n## Details\nmore\n"
-        "# Configure\nSet things.\n"
+        "# Install\n\nRun it.\n\n```bash\n# not a title\n\npip install x\n```\n\n## Details\n\nmore\n\n"
+        "# Create the table:\n\ncur.execute(sql)\n\n# Configure\n\nSet things.\n"
     )
     assert [t for _, t in find_titles(text)] == ["Install", "Configure"]
-    assert find_titles("## Only\ntext\n## Level two\ntext")[1][1] == "Level two"
+    assert find_titles("## Only\n\ntext\n\n## Level two\n\ntext")[1][1] == "Level two"
+    assert find_titles("# a comment\ncode()\n\n# another\nmore()\n") == []  # code, not headings
+    stray = "# Stray heading-like line\n\n" + "prose. " * 20_000
+    assert find_titles(stray * 2) == []  # two in 280K characters are not the text's structure
 
 
 def test_rst_titles_take_the_first_adornment_as_the_top_level() -> None:
