@@ -16,7 +16,7 @@ from rlm._budget import Budget, RLMConfig
 from rlm._context import CollectionRef, ContextIndex, load_context
 from rlm._engine import Engine
 from rlm._modes import run_actions, run_code
-from rlm._strategies import Found
+from rlm._strategies import Found, grounded, route
 from rlm._tools import ContextTools, build_context_server
 from rlm._trajectory import Trajectory
 
@@ -102,7 +102,7 @@ class RLM:
         llm = self.llm
         follow_up = "\n".join(f"Earlier: {q} -> {a}" for q, a in self.history[-3:])
         full_q = question if not follow_up else f"{question}\n({follow_up})"
-        chosen = await self._choose_mode(mode, llm)
+        chosen = await self._choose_mode(mode, llm, question)
         traj = Trajectory(
             dw.store.runs,
             question,
@@ -123,6 +123,11 @@ class RLM:
                 found: Found | None
                 if chosen == "plain":
                     found = await _plain(engine)
+                    if mode == "auto" and found and not grounded(found.answer, self.ctx.text, question):
+                        # a small model can invent an answer even when it sees everything: check, then act
+                        traj.step("note", {"plain_answer": found.answer, "why": "not found in the text"})
+                        chosen = "actions"
+                        found = await asyncio.wait_for(run_actions(engine), self.config.max_seconds)
                 elif chosen == "code":
                     found = await asyncio.wait_for(run_code(engine, self.user_tools), self.config.max_seconds)
                 else:
@@ -154,11 +159,16 @@ class RLM:
             text, status, traj.run_id, chosen, budget.seconds(), traj.count, usage, evidence, how
         )
 
-    async def _choose_mode(self, mode: Mode, llm: Any) -> str:
+    async def _choose_mode(self, mode: Mode, llm: Any, question: str) -> str:
         if mode != "auto":
             return mode
         window = getattr(llm, "n_ctx", 8192)
-        if len(self.ctx.text) < 3 * window and llm.count_tokens(self.ctx.text) + 600 < window:
+        counted = route(question, self.ctx)[0] in ("extract_then_count", "locate_in_structure")
+        if (
+            not counted  # counting records or locating documents is exact in actions mode at any size
+            and len(self.ctx.text) < 3 * window
+            and llm.count_tokens(self.ctx.text) + 600 < window
+        ):
             return "plain"  # the paper: on short inputs the base model beats the RLM
         name = getattr(llm, "name", "?")
         if name not in _PROBES:

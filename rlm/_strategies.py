@@ -216,6 +216,35 @@ async def retrieve_then_verify(e: Engine, question: str) -> Found | None:
     return None
 
 
+def grounded(answer: str, text: str, question: str) -> bool:
+    """Whether an answer could have come from the text: its numbers and one of its own content words occur
+    there, in a sentence with a word of the question (a real number from the wrong sentence is not an
+    answer)."""
+    qwords = {w.lower() for w in re.findall(r"[\w-]+", question)}
+    words = [
+        w
+        for w in re.findall(r"[A-Za-z][\w-]{3,}", answer)
+        if w.lower() not in qwords and w.lower() not in _STOP and w.lower() not in _FILLER
+    ]
+    nums = _NUM.findall(answer)
+    if any(n not in text for n in nums):
+        return False
+    keys = nums[:1] or words[:3]
+    if not keys:
+        return True  # nothing of its own to check (e.g. "yes")
+    stems = [_stem(a) for a in _anchors(_asking(question))]
+    low = text.lower()
+    for key in keys:
+        for m in list(re.finditer(re.escape(key.lower()), low))[:50]:
+            start = max(low.rfind(". ", 0, m.start()), low.rfind("\n", 0, m.start())) + 1
+            stops = [i for i in (low.find(". ", m.end()), low.find("\n", m.end())) if i >= 0]
+            near = low[start : min(stops, default=len(low))]  # the sentence that holds it
+            if not stems or any(re.search(rf"\b{re.escape(st)}", near) for st in stems):
+                return True
+    return False
+
+
+_FILLER = {"answer", "text", "question", "mentioned", "says", "according", "based"}
 _LEAD_IN = re.compile(r"^(?:(?:a|answer)\s*:|the answer(?: to (?:this|the) question)? is\b\s*:?)\s*", re.I)
 
 

@@ -322,3 +322,34 @@ def test_a_directory_without_text_files_is_a_clear_error(tmp_path) -> None:  # t
     outside.write_text("secret")
     (tmp_path / "sub" / "link.txt").symlink_to(outside)
     assert [d.name for d in load_context(tmp_path).documents] == ["b.md", "sub/c.txt"]
+
+
+async def test_auto_uses_the_plain_model_on_short_text_unless_the_question_counts(dw) -> None:  # type: ignore[no-untyped-def]
+    docs = ["Green tea is steeped at 80 degrees.", "Oolong wants several short infusions.", "Black tea: 95."]
+    llm = ScriptedLLM(root=["80 degrees"])
+    r = await answer_async("At what temperature is green tea steeped?", docs, llm=llm, dw=dw, mode="auto")
+    assert (r.mode, r.answer) == ("plain", "80 degrees")
+    r = await answer_async("Which document mentions the word 'Oolong'?", docs, llm=llm, dw=dw, mode="auto")
+    assert (r.mode, r.answer) == ("actions", "doc1")  # located exactly, not guessed by the model
+
+
+async def test_auto_checks_a_plain_answer_against_the_text(dw) -> None:  # type: ignore[no-untyped-def]
+    docs = ["Every API key must be rotated at least every 90 days.", "Staff accrue 2.5 days of leave."]
+    llm = ScriptedLLM(root=["The answer is: 2.5 days."], sub=lambda p: "A: 90 days")
+    r = await answer_async("How often must API keys be rotated?", docs, llm=llm, dw=dw, mode="auto")
+    assert (r.mode, r.answer) == ("actions", "90 days")  # 2.5 days is about leave, not keys
+    kinds = [s.kind for s in dw.store.runs.get(r.run_id).steps]
+    assert kinds[:2] == ["root", "note"]
+
+
+def test_grounded() -> None:
+    from rlm._strategies import grounded
+
+    text = "The release 2.4 was codenamed Blue Heron."
+    assert grounded("Blue Heron", text, "What was the codename of 2.4?")
+    assert grounded("It was Blue Heron in 2.4", text, "What was the codename?")
+    assert not grounded("Red Falcon", text, "What was the codename of 2.4?")
+    assert not grounded("2.5", text, "Which release?")
+    leave = "Keys are rotated every 90 days. Staff accrue 2.5 days of leave a month."
+    assert grounded("90 days", leave, "How often are keys rotated?")
+    assert not grounded("2.5 days", leave, "How often are keys rotated?")  # real number, wrong sentence
