@@ -123,9 +123,11 @@ class RLM:
                 found: Found | None
                 if chosen == "plain":
                     found = await _plain(engine)
-                    if mode == "auto" and found and not grounded(found.answer, self.ctx.text, question):
-                        # a small model can invent an answer even when it sees everything: check, then act
-                        traj.step("note", {"plain_answer": found.answer, "why": "not found in the text"})
+                    checked = found is not None and grounded(found.answer, self.ctx.text, question)
+                    if mode == "auto" and not checked:
+                        # a small model can invent or miss an answer even when it sees everything: check, act
+                        why = "no answer" if found is None else "not found in the text"
+                        traj.step("note", {"plain_answer": found and found.answer, "why": why})
                         chosen = "actions"
                         found = await asyncio.wait_for(run_actions(engine), self.config.max_seconds)
                 elif chosen == "code":

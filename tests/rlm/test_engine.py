@@ -340,6 +340,9 @@ async def test_auto_checks_a_plain_answer_against_the_text(dw) -> None:  # type:
     assert (r.mode, r.answer) == ("actions", "90 days")  # 2.5 days is about leave, not keys
     kinds = [s.kind for s in dw.store.runs.get(r.run_id).steps]
     assert kinds[:2] == ["root", "note"]
+    llm = ScriptedLLM(root=["NONE"], sub=lambda p: "A: 90 days")  # a plain "no answer" is checked too
+    r = await answer_async("How often must API keys be rotated?", docs, llm=llm, dw=dw, mode="auto")
+    assert (r.mode, r.answer) == ("actions", "90 days")
 
 
 def test_grounded() -> None:
