@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import jsonschema
+from deepwell.agents._toolbox import ToolBox, ToolInfo
 
-from agents._toolbox import ToolBox, ToolInfo
-from deepwell.errors import DeepwellError
+from deepwell.core.errors import DeepwellError
 
 __all__ = ["AgentResult", "AgentStep", "ToolAgent"]
 

@@ -12,8 +12,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from agents._toolbox import ToolBox
-from deepwell.errors import DeepwellError
+from deepwell.agents._toolbox import ToolBox
+
+from deepwell.core.errors import DeepwellError
 
 __all__ = ["MixtureOfAgents", "MoAResult"]
 

@@ -1,15 +1,19 @@
 """Deepwell: local-first agentic RAG, MCP tool servers and Recursive Language Models.
 
-The SDK is imported lazily so that low layers (storage, retrieval) can import ``deepwell.errors`` and
-``deepwell.settings`` without pulling in everything above them.
+Everything installs under this one namespace: ``deepwell.core`` (settings, errors), ``deepwell.storage``,
+``deepwell.retrieval``, ``deepwell.reasoning``, ``deepwell.agents``, ``deepwell.rlm``, and on top the front
+doors ``deepwell.sdk``, ``deepwell.mcp_servers`` and ``deepwell.cli``.
+
+``Deepwell`` is resolved on first access (PEP 562) so that ``import deepwell.storage`` or a keyword-only
+CLI command does not pay for loading every part; it is not hiding a cycle, as ``deepwell.core`` imports
+nothing above it.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from deepwell.errors import DeepwellError
-from deepwell.settings import Settings
+from deepwell.core import DeepwellError, Settings
 
 if TYPE_CHECKING:
     from deepwell.sdk import Deepwell

@@ -16,8 +16,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from deepwell.settings import Settings
-from retrieval import (
+from deepwell.core.settings import Settings
+from deepwell.retrieval import (
     Chunker,
     Embedder,
     Ingestor,
@@ -28,8 +28,8 @@ from retrieval import (
     load_embedder,
     load_reranker,
 )
-from retrieval.ingest import Progress
-from storage import ChunkRecord, CollectionInfo, DocumentRecord, Store
+from deepwell.retrieval.ingest import Progress
+from deepwell.storage import ChunkRecord, CollectionInfo, DocumentRecord, Store
 
 __all__ = ["Deepwell"]
 

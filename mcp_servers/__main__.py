@@ -1,5 +1,5 @@
 """``python -m mcp_servers``: the stdio server (what Claude Desktop launches)."""
 
-from mcp_servers._run import run_stdio
+from deepwell.mcp_servers._run import run_stdio
 
 run_stdio()

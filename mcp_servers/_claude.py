@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from deepwell.errors import InputError
-from deepwell.settings import Settings
+from deepwell.core.errors import InputError
+from deepwell.core.settings import Settings
 
 __all__ = ["claude_config_path", "config_entry", "install"]
 

@@ -7,8 +7,9 @@ import logging
 import sys
 from typing import Any
 
-from deepwell.settings import Settings
-from mcp_servers._server import build_server
+from deepwell.mcp_servers._server import build_server
+
+from deepwell.core.settings import Settings
 
 __all__ = ["http_app", "run_stdio", "serve_http"]
 

@@ -19,15 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 import anyio
-from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.types import ToolAnnotations
-from pydantic import Field
-
-from deepwell.errors import DeepwellError, InputError
-from deepwell.sdk import Deepwell
-from deepwell.settings import Settings
-from mcp_servers._schemas import (
+from deepwell.mcp_servers._schemas import (
     AnswerOut,
     ChunkOut,
     ChunksOut,
@@ -45,7 +37,15 @@ from mcp_servers._schemas import (
     RangeOut,
     SearchOut,
 )
-from retrieval import documents as doctools
+from deepwell.retrieval import documents as doctools
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from deepwell.core.errors import DeepwellError, InputError
+from deepwell.core.settings import Settings
+from deepwell.sdk import Deepwell
 
 __all__ = ["build_server"]
 
@@ -139,7 +139,7 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
     async def get_llm() -> Any:
         async with llm_lock:
             if "llm" not in llm_holder:
-                from reasoning import load_llm
+                from deepwell.reasoning import load_llm
 
                 llm_holder["llm"] = await anyio.to_thread.run_sync(load_llm, settings)
             return llm_holder["llm"]
@@ -387,9 +387,8 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
         proposers: Annotated[int, Field(ge=1, le=5, description="How many proposals to aggregate.")] = 3,
     ) -> AnswerOut:
         """Mixture-of-Agents: several sampled answers from the local model, reconciled by an aggregator."""
+        from deepwell.agents import MCPToolBox, MixtureOfAgents
         from mcp import Client
-
-        from agents import MCPToolBox, MixtureOfAgents
 
         llm = await get_llm()
         await ctx.report_progress(0, 1, "proposing and aggregating")
@@ -447,7 +446,7 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
 def _register_rlm(server: MCPServer, settings: Settings, dw: Deepwell, get_llm: Callable[[], Any]) -> None:
     """``rlm_answer``: a Recursive Language Model over a collection or a file, as a long-running tool."""
     try:
-        import rlm
+        from deepwell import rlm
     except ImportError as exc:
         if exc.name != "rlm":  # installed but broken: say so instead of silently dropping the tool
             log.warning("rlm_answer is unavailable: importing rlm failed: %s", exc)

@@ -1,8 +1,8 @@
 """The reasoning core: one ``LLM`` interface; llama.cpp in-process by default, or an OpenAI-style server."""
 
-from reasoning._load import BACKENDS, fit_messages, load_llm
-from reasoning._models import PACKAGED_MODELS, model_info, resolve_model_path
-from reasoning._types import LLM, Completion, Message, SyncLLM, ToolCall, ToolSpec, Usage
+from deepwell.reasoning._load import BACKENDS, fit_messages, load_llm
+from deepwell.reasoning._models import PACKAGED_MODELS, model_info, resolve_model_path
+from deepwell.reasoning._types import LLM, Completion, Message, SyncLLM, ToolCall, ToolSpec, Usage
 
 __all__ = [
     "BACKENDS",

@@ -11,7 +11,7 @@ import struct
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from deepwell.errors import ModelError
+from deepwell.core.errors import ModelError
 
 __all__ = ["FILE_TYPES", "read_gguf_metadata"]
 

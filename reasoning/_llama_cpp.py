@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+from deepwell.reasoning._models import check_gguf
+from deepwell.reasoning._tools import parse_tool_reply, tool_choice_schema, tool_prompt
+from deepwell.reasoning._types import Completion, Message, ToolSpec, Usage
 
-from deepwell.errors import ContextWindowError, ModelError, OutputError
-from reasoning._models import check_gguf
-from reasoning._tools import parse_tool_reply, tool_choice_schema, tool_prompt
-from reasoning._types import Completion, Message, ToolSpec, Usage
+from deepwell.core.errors import ContextWindowError, ModelError, OutputError
 
 __all__ = ["LlamaCppLLM"]
 

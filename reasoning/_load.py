@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from deepwell.errors import ConfigError, ModelError
-from deepwell.settings import Settings
-from reasoning._models import resolve_model_path
-from reasoning._types import LLM, Message
+from deepwell.reasoning._models import resolve_model_path
+from deepwell.reasoning._types import LLM, Message
+
+from deepwell.core.errors import ConfigError, ModelError
+from deepwell.core.settings import Settings
 
 __all__ = ["BACKENDS", "fit_messages", "load_llm"]
 
 
 def _llama_cpp(settings: Settings) -> LLM:
-    from reasoning._llama_cpp import LlamaCppLLM
+    from deepwell.reasoning._llama_cpp import LlamaCppLLM
 
     path = resolve_model_path(settings.llm_model)
     return LlamaCppLLM(
@@ -28,7 +29,7 @@ def _llama_cpp(settings: Settings) -> LLM:
 
 
 def _openai(settings: Settings) -> LLM:
-    from reasoning._openai import OpenAICompatLLM
+    from deepwell.reasoning._openai import OpenAICompatLLM
 
     if not settings.llm_base_url:
         raise ConfigError(

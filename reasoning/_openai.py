@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 import jsonschema
+from deepwell.reasoning._tools import parse_tool_reply, tool_choice_schema, tool_prompt
+from deepwell.reasoning._types import Completion, Message, ToolSpec, Usage
 
-from deepwell.errors import ContextWindowError, LLMConnectionError, LLMError, OutputError
-from reasoning._tools import parse_tool_reply, tool_choice_schema, tool_prompt
-from reasoning._types import Completion, Message, ToolSpec, Usage
+from deepwell.core.errors import ContextWindowError, LLMConnectionError, LLMError, OutputError
 
 __all__ = ["OpenAICompatLLM"]
 

@@ -6,8 +6,7 @@ import json
 from typing import Any
 
 import jsonschema
-
-from reasoning._types import ToolCall, ToolSpec
+from deepwell.reasoning._types import ToolCall, ToolSpec
 
 __all__ = ["parse_tool_reply", "tool_choice_schema", "tool_prompt"]
 

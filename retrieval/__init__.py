@@ -1,12 +1,12 @@
 """Retrieval: loading, chunking, embedding, FAISS + BM25 indexes, fusion, reranking and citations."""
 
-from retrieval.chunking import Chunker, ChunkSpan
-from retrieval.embedding import Embedder, SentenceTransformerEmbedder, load_embedder
-from retrieval.indexes import BM25Index, FaissIndex
-from retrieval.ingest import Ingestor, IngestReport
-from retrieval.loaders import LoadedDocument, load_file
-from retrieval.rerank import Reranker, load_reranker
-from retrieval.search import MODES, Retriever, SearchHit
+from deepwell.retrieval.chunking import Chunker, ChunkSpan
+from deepwell.retrieval.embedding import Embedder, SentenceTransformerEmbedder, load_embedder
+from deepwell.retrieval.indexes import BM25Index, FaissIndex
+from deepwell.retrieval.ingest import Ingestor, IngestReport
+from deepwell.retrieval.loaders import LoadedDocument, load_file
+from deepwell.retrieval.rerank import Reranker, load_reranker
+from deepwell.retrieval.search import MODES, Retriever, SearchHit
 
 __all__ = [
     "MODES",

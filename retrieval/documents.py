@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import regex
 
-from deepwell.errors import InputError
+from deepwell.core.errors import InputError
 
 __all__ = [
     "GREP_TIMEOUT",

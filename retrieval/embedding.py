@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from deepwell.errors import ModelError
+from deepwell.core.errors import ModelError
 
 __all__ = [
     "PACKAGED_EMBEDDERS",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 if TYPE_CHECKING:
-    from storage._pgvector import PgVector
+    from deepwell.storage._pgvector import PgVector
 
 __all__ = ["BM25Index", "DenseIndex", "FaissIndex", "KeywordIndex", "PgVectorIndex", "tokenize"]
 

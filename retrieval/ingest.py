@@ -14,11 +14,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deepwell.errors import InputError
-from retrieval.chunking import Chunker, ChunkSpan
-from retrieval.embedding import Embedder
-from retrieval.loaders import LoadedDocument, iter_files, load_file, load_text
-from storage import NewChunk, Store
+from deepwell.retrieval.chunking import Chunker, ChunkSpan
+from deepwell.retrieval.embedding import Embedder
+from deepwell.retrieval.loaders import LoadedDocument, iter_files, load_file, load_text
+from deepwell.storage import NewChunk, Store
+
+from deepwell.core.errors import InputError
 
 __all__ = ["IngestReport", "Ingestor"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deepwell.errors import InputError
+from deepwell.core.errors import InputError
 
 __all__ = ["LOADERS", "LoadedDocument", "iter_files", "load_file", "load_text"]
 

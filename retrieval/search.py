@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from deepwell.retrieval.embedding import Embedder
+from deepwell.retrieval.fusion import FUSIONS
+from deepwell.retrieval.indexes import BM25Index, DenseIndex, FaissIndex, PgVectorIndex, Ranked
+from deepwell.retrieval.rerank import Reranker
+from deepwell.storage import Store
 
-from deepwell.errors import ConfigError, InputError
-from retrieval.embedding import Embedder
-from retrieval.fusion import FUSIONS
-from retrieval.indexes import BM25Index, DenseIndex, FaissIndex, PgVectorIndex, Ranked
-from retrieval.rerank import Reranker
-from storage import Store
+from deepwell.core.errors import ConfigError, InputError
 
 __all__ = ["MODES", "Retriever", "SearchHit"]
 

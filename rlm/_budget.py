@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from deepwell.errors import BudgetExceeded
+from deepwell.core.errors import BudgetExceeded
 
 __all__ = ["Budget", "RLMConfig"]
 

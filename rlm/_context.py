@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from deepwell.retrieval.documents import compile_pattern
+from deepwell.retrieval.loaders import LOADERS, iter_files, load_file
+from deepwell.rlm._formats import find_headers, find_titles, parse_records
 
-from deepwell.errors import InputError
-from retrieval.documents import compile_pattern
-from retrieval.loaders import LOADERS, iter_files, load_file
-from rlm._formats import find_headers, find_titles, parse_records
+from deepwell.core.errors import InputError
 
 __all__ = ["CollectionRef", "ContextIndex", "Document", "Passage", "load_context"]
 
@@ -84,7 +84,7 @@ class ContextIndex:
         return idx
 
     def _index(self) -> None:
-        from retrieval.indexes import _bm25s, tokenize
+        from deepwell.retrieval.indexes import _bm25s, tokenize
 
         for d in self.documents:
             for a in range(0, max(len(d.text), 1), _CHUNK_CHARS):
@@ -107,7 +107,7 @@ class ContextIndex:
         }
 
     def search(self, query: str, k: int = 5) -> list[Passage]:
-        from retrieval.indexes import tokenize
+        from deepwell.retrieval.indexes import tokenize
 
         q = [t for t in tokenize([query])[0] if t in self._bm25.vocab_dict]
         if not q:

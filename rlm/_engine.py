@@ -7,11 +7,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepwell.errors import ContextWindowError, DeepwellError, LLMError
-from rlm._budget import Budget, RLMConfig
-from rlm._context import ContextIndex
-from rlm._tools import ContextTools
-from rlm._trajectory import Trajectory
+from deepwell.rlm._budget import Budget, RLMConfig
+from deepwell.rlm._context import ContextIndex
+from deepwell.rlm._tools import ContextTools
+from deepwell.rlm._trajectory import Trajectory
+
+from deepwell.core.errors import ContextWindowError, DeepwellError, LLMError
 
 __all__ = ["Engine"]
 

@@ -6,10 +6,11 @@ import json
 import re
 from typing import Any
 
-from deepwell.errors import DeepwellError, OutputError
-from rlm._engine import Engine
-from rlm._strategies import STRATEGIES, Found, route
-from rlm.sandbox import SANDBOXES, SandboxLimits
+from deepwell.rlm._engine import Engine
+from deepwell.rlm._strategies import STRATEGIES, Found, route
+from deepwell.rlm.sandbox import SANDBOXES, SandboxLimits
+
+from deepwell.core.errors import DeepwellError, OutputError
 
 __all__ = ["run_actions", "run_code"]
 
@@ -166,7 +167,7 @@ async def run_code(e: Engine, user_tools: dict[str, Any] | None = None) -> Found
     async def rlm_query(question: str, text: str | None = None) -> str:
         if e.depth + 1 > e.config.max_depth or text is None:
             return await e.llm_query(f"{text or ''}\n\nQuestion: {question}")
-        from rlm._runner import _nested
+        from deepwell.rlm._runner import _nested
 
         return await _nested(e, question, text)
 

@@ -10,15 +10,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from deepwell.errors import BudgetExceeded, DeepwellError, InputError
-from deepwell.settings import Settings
-from rlm._budget import Budget, RLMConfig
-from rlm._context import CollectionRef, ContextIndex, load_context
-from rlm._engine import Engine
-from rlm._modes import run_actions, run_code
-from rlm._strategies import Found, grounded, route
-from rlm._tools import ContextTools, build_context_server
-from rlm._trajectory import Trajectory
+from deepwell.rlm._budget import Budget, RLMConfig
+from deepwell.rlm._context import CollectionRef, ContextIndex, load_context
+from deepwell.rlm._engine import Engine
+from deepwell.rlm._modes import run_actions, run_code
+from deepwell.rlm._strategies import Found, grounded, route
+from deepwell.rlm._tools import ContextTools, build_context_server
+from deepwell.rlm._trajectory import Trajectory
+
+from deepwell.core.errors import BudgetExceeded, DeepwellError, InputError
+from deepwell.core.settings import Settings
 
 __all__ = ["RLM", "RLMResult", "answer", "answer_async"]
 
@@ -83,7 +84,7 @@ class RLM:
     @property
     def llm(self) -> Any:
         if self._llm is None:
-            from reasoning import load_llm
+            from deepwell.reasoning import load_llm
 
             self._llm = load_llm(self.settings)
         return self._llm
@@ -205,7 +206,7 @@ async def _plain(e: Engine) -> Found | None:
 
 async def _can_code(llm: Any, sandbox: str) -> bool:
     """A quick capability probe: can the model write a code block that computes something?"""
-    from rlm.sandbox import SANDBOXES, SandboxLimits
+    from deepwell.rlm.sandbox import SANDBOXES, SandboxLimits
 
     try:
         c = await llm.complete(

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rlm._engine import Engine
+from deepwell.rlm._engine import Engine
 
 __all__ = ["STRATEGIES", "Found", "route"]
 

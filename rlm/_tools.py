@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from deepwell.rlm._context import CollectionRef, ContextIndex
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from deepwell.errors import DeepwellError
-from rlm._context import CollectionRef, ContextIndex
+from deepwell.core.errors import DeepwellError
 
 __all__ = ["ContextTools", "build_context_server"]
 

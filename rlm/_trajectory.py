@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from storage import RunLog
+from deepwell.storage import RunLog
 
 __all__ = ["Trajectory"]
 

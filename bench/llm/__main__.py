@@ -87,9 +87,8 @@ def _rates(data: list[Row]) -> tuple[float, float]:
 
 async def overhead(s: Setup) -> dict[str, Any]:
     """Deepwell's default core vs raw llama_cpp with the same threads, prompts interleaved."""
+    from deepwell.reasoning._llama_cpp import LlamaCppLLM
     from llama_cpp import Llama
-
-    from reasoning._llama_cpp import LlamaCppLLM
 
     raw = Llama(
         str(s.path),
@@ -132,7 +131,7 @@ async def threads(s: Setup) -> dict[str, Any]:
 
 async def prefix_cache(s: Setup) -> dict[str, Any]:
     """A long shared system prompt, evicted by an unrelated prompt between questions."""
-    from reasoning._llama_cpp import LlamaCppLLM
+    from deepwell.reasoning._llama_cpp import LlamaCppLLM
 
     system = {"role": "system", "content": ("You answer questions about this handbook.\n" + PASSAGE) * 6}
     other = [{"role": "user", "content": "Say hi." + " filler" * 300}]
@@ -155,7 +154,7 @@ async def prefix_cache(s: Setup) -> dict[str, Any]:
 
 async def prompt_lookup(s: Setup) -> dict[str, Any]:
     """Prompt-lookup speculative decoding on an answer copied from the prompt, on vs off."""
-    from reasoning._llama_cpp import LlamaCppLLM
+    from deepwell.reasoning._llama_cpp import LlamaCppLLM
 
     extract = [
         {
@@ -186,8 +185,8 @@ async def http(s: Setup) -> dict[str, Any]:
     Compared per generated token: the server samples with its own defaults (repeat penalty 1.1), so
     replies can differ in length from the in-process ones.
     """
-    from reasoning._llama_cpp import LlamaCppLLM
-    from reasoning._openai import OpenAICompatLLM
+    from deepwell.reasoning._llama_cpp import LlamaCppLLM
+    from deepwell.reasoning._openai import OpenAICompatLLM
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -240,8 +239,8 @@ SECTIONS: dict[str, Callable[[Setup], Awaitable[dict[str, Any]]]] = {
 
 
 async def run(quick: bool, only: list[str]) -> dict[str, Any]:
-    from reasoning import resolve_model_path
-    from reasoning._llama_cpp import _threads
+    from deepwell.reasoning import resolve_model_path
+    from deepwell.reasoning._llama_cpp import _threads
 
     path = resolve_model_path("smollm2-135m")
     gen_threads, batch_threads = _threads(path, None)

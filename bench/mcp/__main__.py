@@ -47,12 +47,12 @@ QUERIES = [
 
 
 async def run(n: int) -> dict[str, Any]:
+    from deepwell.mcp_servers import build_server
     from mcp import Client, StdioServerParameters
     from mcp.client.streamable_http import streamable_http_client
 
+    from deepwell.core.settings import Settings
     from deepwell.sdk import Deepwell
-    from deepwell.settings import Settings
-    from mcp_servers import build_server
 
     root = Path(__file__).resolve().parents[2]
     tmp = Path(tempfile.mkdtemp(prefix="deepwell-bench-mcp-"))

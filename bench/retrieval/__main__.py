@@ -29,7 +29,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from bench.retrieval.dataset import SOURCES, Dataset, load_python_faq
 from bench.retrieval.metrics import doc_ranking, mean, ndcg_at_k, percentile, recall_at_k
 from bench.retrieval.peers import RawPeer, Timing
-from deepwell.errors import DeepwellError
+from deepwell.core.errors import DeepwellError
 
 DEPTH = 100  # chunks retrieved per query: recall@100 needs them, and latency is measured on these calls
 QUICK = {"queries": 12, "distractors": 20}
@@ -177,9 +177,10 @@ def _search_all(dw: Any, data: Dataset, modes: list[Mode], uri_of: dict[int, str
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from deepwell.retrieval.embedding import resolve_model_dir
+
+    from deepwell.core.settings import Settings
     from deepwell.sdk import Deepwell
-    from deepwell.settings import Settings
-    from retrieval.embedding import resolve_model_dir
 
     full = load_python_faq(args.sources, distractors=args.distractors, seed=args.seed)
     data = full.sample(args.queries, args.seed) if args.queries else full

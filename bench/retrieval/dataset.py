@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from deepwell.errors import ConfigError
+from deepwell.core.errors import ConfigError
 
 __all__ = ["SOURCES", "Dataset", "load_python_faq", "rst_sections"]
 

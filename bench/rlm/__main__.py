@@ -29,7 +29,7 @@ from bench.rlm.contenders import BaseModel, DeepwellRLM, PlainRAG, Unavailable, 
 from bench.rlm.corpus import CORPORA, SmolLM2Tokenizer, load_corpus
 from bench.rlm.peer_rlms import OfficialRLM
 from bench.rlm.tasks import KINDS, Task, build_suite, parse_size, score
-from deepwell.errors import DeepwellError
+from deepwell.core.errors import DeepwellError
 
 PEER = "rlms"
 ALL = ("base", "rag", "dw-code", "dw-actions", PEER)
@@ -40,7 +40,7 @@ def _label(size: int) -> str:
 
 
 def _contenders(names: list[str], settings: Any, counter: Any, args: argparse.Namespace) -> list[Any]:
-    from reasoning import resolve_model_path
+    from deepwell.reasoning import resolve_model_path
 
     model = _Model(settings)
     factories = {
@@ -59,7 +59,7 @@ def _contenders(names: list[str], settings: Any, counter: Any, args: argparse.Na
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from deepwell.settings import Settings
+    from deepwell.core.settings import Settings
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     settings = Settings()

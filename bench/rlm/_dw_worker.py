@@ -16,7 +16,7 @@ from bench.rlm.contenders import Unavailable, _deepwell_rlm
 
 def main() -> None:
     req = json.loads(sys.stdin.read())
-    from deepwell.settings import Settings
+    from deepwell.core.settings import Settings
 
     settings = Settings(data_dir=Path(req["data_dir"]))
     reply: dict[str, object] = {"answer": None, "error": None}

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bench.rlm.tasks import Task
-from deepwell.errors import DeepwellError
+from deepwell.core.errors import DeepwellError
 
 __all__ = [
     "BaseModel",
@@ -76,7 +76,7 @@ class _Model:
 
     def load(self) -> None:
         if self.sync is None:
-            from reasoning import SyncLLM, load_llm
+            from deepwell.reasoning import SyncLLM, load_llm
 
             try:
                 self.sync = SyncLLM(load_llm(self.settings))
@@ -200,12 +200,8 @@ class PlainRAG:
 
 
 def _deepwell_rlm(question: str, context: str, mode: str, timeout: float, **kwargs: Any) -> Any:
-    try:
-        import rlm
-    except Exception as exc:  # any import-time failure makes the contender unavailable, not the run
-        raise Unavailable(f"cannot import rlm: {type(exc).__name__}: {exc}") from exc
-    if not hasattr(rlm, "answer"):
-        raise Unavailable("the rlm package has no answer(question, context, mode=..., max_seconds=...)")
+    from deepwell import rlm
+
     return rlm.answer(question, context, mode=mode, max_seconds=timeout, **kwargs)
 
 
@@ -215,8 +211,7 @@ def run_deepwell_rlm(
     """Ask Deepwell's RLM one question: ``(answer, seconds)``.
 
     Calls ``rlm.answer(question, context, mode="code"|"actions", max_seconds=timeout, **kwargs)``
-    (``settings``, ``dw``, ``llm`` pass through). ``rlm`` is imported here, not at module load, so the
-    benchmark runs without it; a missing package or entry point raises :class:`Unavailable`.
+    (``settings``, ``dw``, ``llm`` pass through).
     """
     t = time.perf_counter()
     result = _deepwell_rlm(question, context, mode, timeout, **kwargs)
@@ -234,12 +229,7 @@ class DeepwellRLM:
         self.name = f"dw-{mode}"
 
     def prepare(self) -> None:
-        try:
-            import rlm
-        except Exception as exc:
-            raise Unavailable(f"cannot import rlm: {type(exc).__name__}: {exc}") from exc
-        if not hasattr(rlm, "answer"):
-            raise Unavailable("the rlm package has no answer(question, context, mode=..., max_seconds=...)")
+        """Nothing to check: Deepwell's RLM ships with the package being benchmarked."""
 
     def answer(self, task: Task) -> Outcome:
         request = {

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from deepwell.errors import ConfigError, ModelError
+from deepwell.core.errors import ConfigError, ModelError
 
 __all__ = [
     "CORPORA",
@@ -74,7 +74,7 @@ class SmolLM2Tokenizer:
         from llama_cpp import Llama
 
         if model_path is None:
-            from reasoning import resolve_model_path
+            from deepwell.reasoning import resolve_model_path
 
             model_path = resolve_model_path("smollm2-135m")
         try:

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from deepwell.cli._common import err_console, handle_errors, load_settings, out_console, print_json
-from deepwell.errors import DeepwellError
+from deepwell.core.errors import DeepwellError
 
 __all__ = ["register"]
 
@@ -42,7 +42,7 @@ def chat(
     if base_url:
         overrides.update(llm_backend="openai", llm_base_url=base_url)
     settings = load_settings(**overrides)
-    from reasoning import load_llm
+    from deepwell.reasoning import load_llm
 
     with err_console.status(f"loading {settings.llm_model}"):
         llm = load_llm(settings)
@@ -87,7 +87,7 @@ def chat(
 
 
 def _describe_model(settings: Any) -> dict[str, Any]:
-    from reasoning import PACKAGED_MODELS, model_info, resolve_model_path
+    from deepwell.reasoning import PACKAGED_MODELS, model_info, resolve_model_path
 
     info: dict[str, Any] = {"name": settings.llm_model, "backend": settings.llm_backend}
     if settings.llm_backend == "openai":
@@ -115,7 +115,7 @@ def _describe_model(settings: Any) -> dict[str, Any]:
 def models(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
     """Show the configured reasoning model: file, size, quantization, context window."""
     settings = load_settings()
-    from reasoning import PACKAGED_MODELS
+    from deepwell.reasoning import PACKAGED_MODELS
 
     rows = [_describe_model(settings)]
     available = [

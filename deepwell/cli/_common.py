@@ -13,8 +13,8 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from deepwell.errors import DeepwellError
-from deepwell.settings import Settings
+from deepwell.core.errors import DeepwellError
+from deepwell.core.settings import Settings
 
 __all__ = ["err_console", "handle_errors", "load_settings", "out_console", "print_json"]
 

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from deepwell.cli._common import err_console, handle_errors, load_settings, out_console, print_json
-from deepwell.errors import DeepwellError, InputError
+from deepwell.core.errors import DeepwellError, InputError
 
 __all__ = ["register"]
 
@@ -187,7 +187,7 @@ def doctor(as_json: JsonOpt = False) -> None:
         return f"{holder['dw'].store.dialect} at {settings.db_url.split('@')[-1]}"
 
     def embedder() -> str:
-        from retrieval import load_embedder
+        from deepwell.retrieval import load_embedder
 
         e = load_embedder(settings.embedding_model, settings.torch_threads)
         v = e.encode(["doctor check"])
@@ -199,7 +199,7 @@ def doctor(as_json: JsonOpt = False) -> None:
             return f"{settings.llm_backend} backend at {settings.llm_base_url} (not probed)"
         if importlib.util.find_spec("llama_cpp") is None:
             raise InputError("llama-cpp-python is not installed: pip install llama-cpp-python==0.3.36")
-        from reasoning import resolve_model_path
+        from deepwell.reasoning import resolve_model_path
 
         path = resolve_model_path(settings.llm_model)
         return f"{settings.llm_model}: {path}"

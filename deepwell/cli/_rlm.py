@@ -24,7 +24,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from deepwell.cli._common import err_console, handle_errors, load_settings, out_console, print_json
-from deepwell.errors import InputError
+from deepwell.core.errors import InputError
 
 __all__ = ["register"]
 
@@ -52,7 +52,7 @@ rlm_app = typer.Typer(
 
 
 def _config(**overrides: Any) -> Any:
-    from rlm import RLMConfig
+    from deepwell.rlm import RLMConfig
 
     base = RLMConfig()
     known = {f.name for f in dataclasses.fields(base)}
@@ -64,7 +64,7 @@ def _progress_printer(status: Any, quiet: bool) -> Any:
     depth: dict[int, int] = {}
 
     def show(step: dict[str, Any]) -> None:
-        from rlm._render import step_label
+        from deepwell.rlm._render import step_label
 
         seq = int(step.get("seq") or 0)
         parent = step.get("parent_seq", step.get("parent"))
@@ -137,7 +137,7 @@ def ask(
     if sandbox not in (None, "process", "docker"):
         raise InputError(f"Unknown --sandbox {sandbox!r}; use process or docker.")
     settings = load_settings()
-    import rlm
+    from deepwell import rlm
 
     value: Any
     if collection is not None:
@@ -221,7 +221,7 @@ def _emit(result: Any, as_json: bool) -> None:
 
 
 def _run_log(settings: Any) -> Any:
-    from storage import Store
+    from deepwell.storage import Store
 
     return Store(settings.db_url)
 
@@ -261,7 +261,7 @@ def show(
 
     With --follow, watch a run that is still going (say one started by an MCP client's rlm_answer).
     """
-    from rlm._render import render_html, render_tree, run_to_dict
+    from deepwell.rlm._render import render_html, render_tree, run_to_dict
 
     store = _run_log(load_settings())
     try:

@@ -7,9 +7,9 @@ implementations only need to satisfy the ``Sandbox`` protocol: ``DockerSandbox``
 throwaway container. ``SANDBOXES`` maps the configured name (``DEEPWELL_RLM_SANDBOX``) to the class.
 """
 
-from rlm.sandbox._docker import DockerSandbox
-from rlm.sandbox._process import ProcessSandbox
-from rlm.sandbox._protocol import ExecResult, HostFunction, Sandbox, SandboxLimits
+from deepwell.rlm.sandbox._docker import DockerSandbox
+from deepwell.rlm.sandbox._process import ProcessSandbox
+from deepwell.rlm.sandbox._protocol import ExecResult, HostFunction, Sandbox, SandboxLimits
 
 SANDBOXES: dict[str, type[ProcessSandbox]] = {"process": ProcessSandbox, "docker": DockerSandbox}
 

@@ -24,8 +24,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from deepwell.errors import SandboxError
-from rlm.sandbox._protocol import ExecResult, HostFunction, SandboxLimits
+from deepwell.rlm.sandbox._protocol import ExecResult, HostFunction, SandboxLimits
+
+from deepwell.core.errors import SandboxError
 
 __all__ = ["ProcessSandbox"]
 

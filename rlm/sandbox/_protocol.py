@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from deepwell.errors import SandboxError
+from deepwell.core.errors import SandboxError
 
 __all__ = ["ExecResult", "HostFunction", "Sandbox", "SandboxLimits"]
 

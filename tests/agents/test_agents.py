@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from deepwell.agents import MCPToolBox, MixtureOfAgents, ToolAgent
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
-from agents import MCPToolBox, MixtureOfAgents, ToolAgent
+from deepwell.core.settings import Settings
 from deepwell.sdk import Deepwell
-from deepwell.settings import Settings
 
 
 @dataclass

@@ -9,10 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
+from deepwell.retrieval.embedding import resolve_model_dir
 
 from bench.retrieval.__main__ import main, render
 from bench.retrieval.peers import RawPeer
-from retrieval.embedding import resolve_model_dir
 
 TEXTS = [
     "Python is an interpreted, interactive, object-oriented programming language.",

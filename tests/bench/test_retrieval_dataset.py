@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench.retrieval.dataset import SOURCES, load_python_faq, rst_sections
-from deepwell.errors import ConfigError
+from deepwell.core.errors import ConfigError
 from tests.bench.conftest import GENERAL_FAQ
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.rlm.contenders import DeepwellRLM, PlainRAG, Unavailable, _Model, chunk_text, run_deepwell_rlm
+from bench.rlm.contenders import PlainRAG, _Model, chunk_text
 from bench.rlm.corpus import PYTHON_DOCS_DIR, SmolLM2Tokenizer, load_corpus, split_rst_sections
 from bench.rlm.tasks import (
     HEADER_FORMATS,
@@ -25,7 +25,7 @@ from bench.rlm.tasks import (
     score_exact_number,
     score_numeric,
 )
-from deepwell.errors import ConfigError
+from deepwell.core.errors import ConfigError
 
 SIZES = (8192, 32768)
 
@@ -123,7 +123,7 @@ def test_multidoc_answer_depends_on_which_document_holds_the_word(corpus, counte
 
 @pytest.mark.parametrize("fmt", sorted(RECORD_FORMATS))
 def test_every_record_format_is_parsed_back_to_the_gold_counts(corpus, counter, fmt: str) -> None:
-    from rlm._formats import parse_records
+    from deepwell.rlm._formats import parse_records
 
     task = generate_oolong(corpus, 8192, 1, counter, seed=4, formats=fmt)[0]
     field = RECORD_FORMATS[fmt].field
@@ -136,7 +136,7 @@ def test_every_record_format_is_parsed_back_to_the_gold_counts(corpus, counter, 
 
 @pytest.mark.parametrize("fmt", sorted(HEADER_FORMATS))
 def test_every_header_format_splits_into_the_documents(corpus, counter, fmt: str) -> None:
-    from rlm._formats import find_headers
+    from deepwell.rlm._formats import find_headers
 
     task = generate_multidoc(corpus, 8192, 1, counter, seed=4, formats=fmt)[0]
     names = [n for _, n in find_headers(task.context)]
@@ -221,7 +221,7 @@ def test_chunks_cover_the_text() -> None:
 @pytest.mark.slow
 def test_rag_finds_a_needle_with_the_real_model(corpus, counter) -> None:
     """End to end on the real parts: bm25s over the haystack, SmolLM2 reading the top chunks."""
-    from deepwell.settings import Settings
+    from deepwell.core.settings import Settings
 
     task = generate_niah(corpus, 8192, 1, counter, seed=5)[0]
     rag = PlainRAG(_Model(Settings(), max_tokens=24), k=2)
@@ -246,12 +246,3 @@ def test_runner_script_is_standalone() -> None:
     """The rlms runner must not import anything from this repository (it runs in another venv)."""
     source = (Path(__file__).resolve().parents[2] / "bench/rlm/_rlms_runner.py").read_text()
     assert not re.search(r"^\s*(from|import) (bench|deepwell|reasoning)\b", source, re.M)
-
-
-def test_deepwell_rlm_adapter_reports_a_missing_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "rlm", None)  # makes `import rlm` raise ImportError
-    with pytest.raises(Unavailable, match="cannot import rlm"):
-        run_deepwell_rlm("q?", "some context", "actions")
-    contender = DeepwellRLM("actions", 5.0, Path("unused"))
-    with pytest.raises(Unavailable, match="cannot import rlm"):
-        contender.prepare()

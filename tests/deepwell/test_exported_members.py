@@ -6,7 +6,17 @@ import importlib
 
 import pytest
 
-PACKAGES = ["deepwell", "storage", "retrieval", "reasoning", "mcp_servers", "agents", "rlm", "rlm.sandbox"]
+PACKAGES = [
+    "deepwell",
+    "deepwell.core",
+    "deepwell.storage",
+    "deepwell.retrieval",
+    "deepwell.reasoning",
+    "deepwell.mcp_servers",
+    "deepwell.agents",
+    "deepwell.rlm",
+    "deepwell.rlm.sandbox",
+]
 
 
 @pytest.mark.parametrize("name", PACKAGES)
@@ -19,7 +29,7 @@ def test_all_is_complete_and_sorted(name: str) -> None:
 
 
 def test_errors_share_one_root() -> None:
-    from deepwell import errors
+    from deepwell.core import errors
 
     for attr in errors.__all__:
         assert issubclass(getattr(errors, attr), errors.DeepwellError)

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from deepwell.core.settings import Settings
 from deepwell.sdk import Deepwell
-from deepwell.settings import Settings
 
 DOCS = {
     "handbook.md": (

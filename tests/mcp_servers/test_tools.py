@@ -7,11 +7,11 @@ from pathlib import Path
 
 import anyio
 import pytest
+from deepwell.mcp_servers import build_server
 from mcp import Client
 
+from deepwell.core.settings import Settings
 from deepwell.sdk import Deepwell
-from deepwell.settings import Settings
-from mcp_servers import build_server
 
 
 async def _call(client: Client, name: str, **args):  # type: ignore[no-untyped-def]

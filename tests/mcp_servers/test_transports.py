@@ -17,7 +17,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from deepwell.settings import Settings
+from deepwell.core.settings import Settings
 from tests.mcp_servers.conftest import server_env
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,14 +13,14 @@ import pytest
 
 @pytest.fixture(scope="session")
 def model_path():  # type: ignore[no-untyped-def]
-    from reasoning import resolve_model_path
+    from deepwell.reasoning import resolve_model_path
 
     return resolve_model_path("smollm2-135m")
 
 
 @pytest.fixture(scope="session")
 def llm(model_path):  # type: ignore[no-untyped-def]
-    from reasoning._llama_cpp import LlamaCppLLM
+    from deepwell.reasoning._llama_cpp import LlamaCppLLM
 
     return LlamaCppLLM(model_path, n_ctx=2048)
 

@@ -6,9 +6,9 @@ import asyncio
 import json
 
 import pytest
+from deepwell.reasoning import SyncLLM, ToolSpec, fit_messages
 
-from deepwell.errors import ContextWindowError, ModelError, OutputError
-from reasoning import SyncLLM, ToolSpec, fit_messages
+from deepwell.core.errors import ContextWindowError, ModelError, OutputError
 
 pytestmark = pytest.mark.model
 
@@ -61,7 +61,7 @@ async def test_tool_call_is_valid_or_a_plain_answer(llm) -> None:  # type: ignor
 
 
 async def test_context_window_guard_refuses_instead_of_truncating(model_path) -> None:  # type: ignore[no-untyped-def]
-    from reasoning._llama_cpp import LlamaCppLLM
+    from deepwell.reasoning._llama_cpp import LlamaCppLLM
 
     small = LlamaCppLLM(model_path, n_ctx=512, cache_mb=0)
     huge = [{"role": "user", "content": "word " * 1000}]
@@ -170,7 +170,7 @@ async def test_abandoned_stream_frees_the_model(llm) -> None:  # type: ignore[no
 
 def test_unreadable_model_is_a_model_error(model_path, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A whole GGUF for an architecture llama.cpp does not know: the header is fine, loading fails."""
-    from reasoning._llama_cpp import LlamaCppLLM
+    from deepwell.reasoning._llama_cpp import LlamaCppLLM
 
     data = model_path.read_bytes()
     key = b"general.architecture"
@@ -183,7 +183,7 @@ def test_unreadable_model_is_a_model_error(model_path, tmp_path) -> None:  # typ
 
 async def test_prompt_lookup_decoding_gives_the_greedy_answer(model_path) -> None:  # type: ignore[no-untyped-def]
     """Off by default (bench/llm measured it slower on this model), but it must work when configured."""
-    from reasoning._llama_cpp import LlamaCppLLM
+    from deepwell.reasoning._llama_cpp import LlamaCppLLM
 
     spec = LlamaCppLLM(model_path, n_ctx=512, cache_mb=16, prompt_lookup=4)
     passage = "The meal limit is 60 euros per day. Receipts are uploaded within 30 days."
@@ -206,7 +206,7 @@ _HERMES = (
 
 
 async def test_native_tool_template_renders_tools_and_parses_calls(model_path) -> None:  # type: ignore[no-untyped-def]
-    from reasoning._llama_cpp import LlamaCppLLM
+    from deepwell.reasoning._llama_cpp import LlamaCppLLM
 
     native = LlamaCppLLM(model_path, n_ctx=2048, chat_template=_HERMES)
     assert native.native_tools

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from retrieval.chunking import Chunker
+from deepwell.retrieval.chunking import Chunker
 
 
 def test_chunks_respect_token_budget_offsets_and_headings(embedder) -> None:  # type: ignore[no-untyped-def]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from deepwell.errors import InputError, NotFoundError
+from deepwell.core.errors import InputError, NotFoundError
+from deepwell.core.settings import Settings
 from deepwell.sdk import Deepwell
-from deepwell.settings import Settings
 
 
 @pytest.fixture(params=["sqlite", "postgres", "pgvector"])

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from deepwell.reasoning import Completion, Usage
 
+from deepwell.core.settings import Settings
 from deepwell.sdk import Deepwell
-from deepwell.settings import Settings
-from reasoning import Completion, Usage
 
 
 @dataclass
@@ -78,8 +78,9 @@ def docker_sandbox() -> str:
 
     ``.ci/run`` sets DEEPWELL_REQUIRE_DOCKER=1 once it has the daemon running, so CI cannot skip these.
     """
-    from deepwell.errors import SandboxError
-    from rlm.sandbox._docker import ensure_empty_image
+    from deepwell.rlm.sandbox._docker import ensure_empty_image
+
+    from deepwell.core.errors import SandboxError
 
     try:
         return ensure_empty_image()

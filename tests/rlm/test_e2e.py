@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from deepwell.mcp_servers import build_server
+from deepwell.rlm import RLMConfig, answer_async
 from mcp import Client
 
-from deepwell.settings import Settings
-from mcp_servers import build_server
-from rlm import RLMConfig, answer_async
+from deepwell.core.settings import Settings
 from tests.rlm.conftest import haystack
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -19,7 +19,7 @@ NEEDLE = "The special magic number for quiet-lantern is: 5550172."
 
 @pytest.fixture(scope="module")
 def llm():  # type: ignore[no-untyped-def]
-    from reasoning import load_llm
+    from deepwell.reasoning import load_llm
 
     return load_llm(Settings(llm_n_ctx=4096))
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from deepwell.rlm import RLM, RLMConfig, answer_async
 
-from deepwell.errors import InputError, OutputError
-from rlm import RLM, RLMConfig, answer_async
+from deepwell.core.errors import InputError, OutputError
 from tests.rlm.conftest import ScriptedLLM, haystack
 
 NEEDLE = "The special magic number for amber-falcon is: 4817293."
@@ -254,7 +254,7 @@ async def test_format_preambles_do_not_hijack_the_question(dw) -> None:  # type:
 
 
 def test_a_number_is_accepted_only_if_the_sentence_holds_it() -> None:
-    from rlm._strategies import _value_in
+    from deepwell.rlm._strategies import _value_in
 
     sentence = "The special magic number for wild-orchid is: 4323487."
     question = "What is the special magic number for wild-orchid mentioned in the text?"
@@ -304,13 +304,13 @@ def test_a_number_is_accepted_only_if_the_sentence_holds_it() -> None:
 def test_a_restated_answer_is_cut_to_what_the_sentence_holds(
     reply: str, sentence: str, question: str, expected: str | None
 ) -> None:
-    from rlm._strategies import _value_in
+    from deepwell.rlm._strategies import _value_in
 
     assert _value_in(reply, sentence, question, wants_number=False) == expected
 
 
 def test_a_directory_without_text_files_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from rlm._context import load_context
+    from deepwell.rlm._context import load_context
 
     (tmp_path / "a.png").write_bytes(b"\x89PNG\r\n")
     with pytest.raises(InputError, match="No readable text files"):
@@ -346,7 +346,7 @@ async def test_auto_checks_a_plain_answer_against_the_text(dw) -> None:  # type:
 
 
 def test_grounded() -> None:
-    from rlm._strategies import grounded
+    from deepwell.rlm._strategies import grounded
 
     text = "The release 2.4 was codenamed Blue Heron."
     assert grounded("Blue Heron", text, "What was the codename of 2.4?")

@@ -7,10 +7,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from deepwell.rlm._render import render_html, render_tree, run_summary, run_to_dict, step_label
+from deepwell.storage import RunRecord, Store
 from rich.console import Console
-
-from rlm._render import render_html, render_tree, run_summary, run_to_dict, step_label
-from storage import RunRecord, Store
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-
-from rlm.sandbox import SANDBOXES, ExecResult, ProcessSandbox, SandboxLimits
+from deepwell.rlm.sandbox import SANDBOXES, ExecResult, ProcessSandbox, SandboxLimits
 
 # generous time limits so that a loaded CI machine does not turn ordinary steps into timeouts; the
 # timeout cases use FAST

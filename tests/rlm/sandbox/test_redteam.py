@@ -12,8 +12,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from deepwell.rlm.sandbox import ProcessSandbox, SandboxLimits
 
-from rlm.sandbox import ProcessSandbox, SandboxLimits
 from tests.rlm.sandbox.conftest import FAST, LIMITS, still_fine
 
 

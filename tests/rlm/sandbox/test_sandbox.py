@@ -9,15 +9,15 @@ import time
 from pathlib import Path
 
 import pytest
+from deepwell.rlm import sandbox
+from deepwell.rlm.sandbox import ProcessSandbox, Sandbox, SandboxLimits
 
-import rlm.sandbox
-from deepwell.errors import SandboxError
-from rlm.sandbox import ProcessSandbox, Sandbox, SandboxLimits
+from deepwell.core.errors import SandboxError
 from tests.rlm.sandbox.conftest import HOST, LIMITS, still_fine
 
 
 def test_exported_names() -> None:
-    assert set(rlm.sandbox.__all__) == {
+    assert set(sandbox.__all__) == {
         "SANDBOXES",
         "DockerSandbox",
         "ExecResult",
