@@ -17,6 +17,7 @@ import numpy as np
 from deepwell.retrieval.documents import compile_pattern
 from deepwell.retrieval.loaders import LOADERS, iter_files, load_file
 from deepwell.rlm._formats import find_headers, find_titles, parse_records
+from deepwell.rlm._structure import Tree, build_tree
 
 from deepwell.core.errors import InputError
 
@@ -64,22 +65,29 @@ class ContextIndex:
     _chunks: list[Passage] = field(default_factory=list)
     _bm25: Any = None
     segmented: bool = False
+    split_at: str = ""  # "headers" (document header lines) or "titles" (one document's top-level titles)
+    _tree: Any = None
 
     @classmethod
     def build(cls, documents: list[Document]) -> ContextIndex:
         if not documents or not any(d.text.strip() for d in documents):
             raise InputError("The context is empty; pass a file, text or collection with something in it.")
-        segmented = False
+        segmented, split_at = False, ""
         if len(documents) == 1:
-            documents, segmented = _segment(documents[0].text), True
-            if len(documents) == 1:
+            documents, split_at = _segment(documents[0].text)
+            segmented = len(documents) > 1
+            if not segmented:
                 documents[0].name = "context"
-                segmented = False
         pos = 0
         for d in documents:
             d.start = pos
             pos += len(d.text) + 2
-        idx = cls(documents=documents, text="\n\n".join(d.text for d in documents), segmented=segmented)
+        idx = cls(
+            documents=documents,
+            text="\n\n".join(d.text for d in documents),
+            segmented=segmented,
+            split_at=split_at if segmented else "",
+        )
         idx._index()
         return idx
 
@@ -147,24 +155,36 @@ class ContextIndex:
     def outline(self, max_items: int = 100) -> list[dict[str, Any]]:
         return [{"doc": d.name, "start": d.start, "chars": len(d.text)} for d in self.documents[:max_items]]
 
+    def tree(self) -> Tree:
+        """The structure tree (built once). Documents split at header lines are files; one document
+        split at its own titles is parsed whole, so its sections nest as written."""
+        if self._tree is None:
+            if len(self.documents) > 1 and self.split_at != "titles":
+                self._tree = build_tree([(d.name, d.text) for d in self.documents])
+            else:
+                self._tree = build_tree([(self.documents[0].name, self.text)])
+        return self._tree
+
     def records(self) -> tuple[list[str], list[dict[str, str]]]:
         """Structured records in the context (see ``rlm._formats.parse_records``)."""
         return parse_records(self.text)
 
 
-def _segment(text: str) -> list[Document]:
+def _segment(text: str) -> tuple[list[Document], str]:
     """Split one text into documents at the most frequent kind of header line, if any repeats; else at its
     top-level markdown or reStructuredText titles."""
-    heads = find_headers(text) or find_titles(text)
+    heads, split_at = find_headers(text), "headers"
     if not heads:
-        return [Document("context", text)]
+        heads, split_at = find_titles(text), "titles"
+    if not heads:
+        return [Document("context", text)], ""
     docs = []
     if heads[0][0] > 0 and text[: heads[0][0]].strip():
         docs.append(Document("(preamble)", text[: heads[0][0]]))
     for i, (start, name) in enumerate(heads):
         end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
         docs.append(Document(name, text[start:end]))
-    return docs
+    return docs, split_at
 
 
 def load_context(context: Any, dw: Any = None, max_bytes: int = 50_000_000) -> ContextIndex:
