@@ -65,19 +65,21 @@ class ContextIndex:
     _chunks: list[Passage] = field(default_factory=list)
     _bm25: Any = None
     segmented: bool = False
-    split_at: str = ""  # "headers" (document header lines) or "titles" (one document's top-level titles)
-    _tree: Any = None
+    segmented_by: str = ""  # "headers" (documents inside one text) or "titles" (its top-level sections)
+    source_name: str = "context"
+    _tree: Tree | None = None
 
     @classmethod
     def build(cls, documents: list[Document]) -> ContextIndex:
         if not documents or not any(d.text.strip() for d in documents):
             raise InputError("The context is empty; pass a file, text or collection with something in it.")
-        segmented, split_at = False, ""
+        segmented, segmented_by, source = False, "", documents[0].name if len(documents) == 1 else "context"
         if len(documents) == 1:
-            documents, split_at = _segment(documents[0].text)
-            segmented = len(documents) > 1
-            if not segmented:
+            documents, segmented_by = _segment(documents[0].text)
+            segmented = True
+            if len(documents) == 1:
                 documents[0].name = "context"
+                segmented, segmented_by = False, ""
         pos = 0
         for d in documents:
             d.start = pos
@@ -86,7 +88,8 @@ class ContextIndex:
             documents=documents,
             text="\n\n".join(d.text for d in documents),
             segmented=segmented,
-            split_at=split_at if segmented else "",
+            segmented_by=segmented_by,
+            source_name=source,
         )
         idx._index()
         return idx
@@ -102,6 +105,16 @@ class ContextIndex:
         self._bm25 = bm25s.BM25()
         self._bm25.index(tokenize([c.text for c in self._chunks]), show_progress=False)
 
+    @property
+    def tree(self) -> Tree:
+        """The structure model of the context (built on first use; one linear pass)."""
+        if self._tree is None:
+            if len(self.documents) == 1 or self.segmented_by == "titles":
+                self._tree = build_tree([(self.source_name, self.text)])
+            else:
+                self._tree = build_tree([(d.name, d.text) for d in self.documents])
+        return self._tree
+
     def describe(self, count_tokens: Any = None, preview_chars: int = 300) -> dict[str, Any]:
         names = [d.name for d in self.documents]
         small = count_tokens is not None and len(self.text) < 200_000
@@ -110,7 +123,8 @@ class ContextIndex:
             "tokens": count_tokens(self.text) if small else round(len(self.text) / 4),
             "documents": len(self.documents),
             "document_names": names[:20] + (["…"] if len(names) > 20 else []),
-            "structure": "documents detected from header lines" if self.segmented else "as given",
+            "structure": ("documents detected from header lines; " if self.segmented_by == "headers" else "")
+            + self.tree.describe(),
             "preview": self.text[:preview_chars],
         }
 
@@ -155,16 +169,6 @@ class ContextIndex:
     def outline(self, max_items: int = 100) -> list[dict[str, Any]]:
         return [{"doc": d.name, "start": d.start, "chars": len(d.text)} for d in self.documents[:max_items]]
 
-    def tree(self) -> Tree:
-        """The structure tree (built once). Documents split at header lines are files; one document
-        split at its own titles is parsed whole, so its sections nest as written."""
-        if self._tree is None:
-            if len(self.documents) > 1 and self.split_at != "titles":
-                self._tree = build_tree([(d.name, d.text) for d in self.documents])
-            else:
-                self._tree = build_tree([(self.documents[0].name, self.text)])
-        return self._tree
-
     def records(self) -> tuple[list[str], list[dict[str, str]]]:
         """Structured records in the context (see ``rlm._formats.parse_records``)."""
         return parse_records(self.text)
@@ -172,10 +176,10 @@ class ContextIndex:
 
 def _segment(text: str) -> tuple[list[Document], str]:
     """Split one text into documents at the most frequent kind of header line, if any repeats; else at its
-    top-level markdown or reStructuredText titles."""
-    heads, split_at = find_headers(text), "headers"
+    top-level markdown or reStructuredText titles. Says which of the two it did."""
+    heads, how = find_headers(text), "headers"
     if not heads:
-        heads, split_at = find_titles(text), "titles"
+        heads, how = find_titles(text), "titles"
     if not heads:
         return [Document("context", text)], ""
     docs = []
@@ -184,7 +188,7 @@ def _segment(text: str) -> tuple[list[Document], str]:
     for i, (start, name) in enumerate(heads):
         end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
         docs.append(Document(name, text[start:end]))
-    return docs, split_at
+    return docs, how
 
 
 def load_context(context: Any, dw: Any = None, max_bytes: int = 50_000_000) -> ContextIndex:

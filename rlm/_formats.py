@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 
-__all__ = ["find_headers", "find_titles", "parse_records"]
+__all__ = ["find_headers", "find_titles", "parse_records", "record_fields", "table_rows"]
 
 # header lines never span lines ([ \t], not \s); a name starts with a word character or a path sign and
 # holds no markup (backticks, brackets) and does not end in ',:;', which keeps prose ("section :ref:`x`",
@@ -140,33 +140,65 @@ def _kv_line(line: str) -> dict[str, str] | None:
     return None
 
 
+def record_fields(line: str) -> dict[str, str] | None:
+    """The fields of one record line (a JSON object, XML element, ``key: value | ...``, logfmt) or None."""
+    line = line.strip()
+    if not line:
+        return None
+    fields = _json_line(line) or _xml_line(line) or _kv_line(line)
+    return fields if fields and len(fields) >= 2 else None
+
+
 def _line_records(lines: list[str]) -> Iterator[dict[str, str]]:
     for raw in lines:
-        line = raw.strip()
-        if not line:
-            continue
-        fields = _json_line(line) or _xml_line(line) or _kv_line(line)
-        if fields and len(fields) >= 2:
+        fields = record_fields(raw)
+        if fields:
             yield fields
+
+
+def _table_head(head: str) -> tuple[str, list[str]] | None:
+    delim = next((d for d in ("\t", "|", ",", ";") if head.count(d) >= (3 if d == "|" else 1)), None)
+    if delim is None:
+        return None
+    names = _cells(head, delim)
+    if (
+        len(names) >= 2
+        and len(set(names)) == len(names)
+        and all(re.fullmatch(r"[A-Za-z_][\w .-]{0,30}", n) for n in names)
+    ):
+        return delim, names
+    return None
+
+
+def table_rows(lines: list[str]) -> list[dict[str, str] | None] | None:
+    """The rows of a table whose header is ``lines[0]``, aligned with ``lines[1:]`` (None for rule or
+    malformed rows); None when the lines are not a table of at least two rows."""
+    head = _table_head(lines[0].strip()) if lines else None
+    if head is None:
+        return None
+    delim, names = head
+    keys = [n.lower() for n in names]
+    out: list[dict[str, str] | None] = []
+    for line in lines[1:]:
+        cells = _cells(line.strip(), delim)
+        if delim == "|" and all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
+            out.append(None)
+        elif len(cells) == len(names):
+            out.append(dict(zip(keys, cells, strict=True)))
+        else:
+            out.append(None)
+    return out if sum(r is not None for r in out) >= 2 else None
 
 
 def _table_records(lines: list[str]) -> Iterator[dict[str, str]]:
     """Rows of delimited tables (CSV, TSV, markdown) under a header line; blank lines end a table."""
     i = 0
     while i < len(lines):
-        head = lines[i].strip()
-        delim = next((d for d in ("\t", "|", ",", ";") if head.count(d) >= (3 if d == "|" else 1)), None)
-        if delim is None:
+        found = _table_head(lines[i].strip())
+        if found is None:
             i += 1
             continue
-        names = _cells(head, delim)
-        if not (
-            len(names) >= 2
-            and len(set(names)) == len(names)
-            and all(re.fullmatch(r"[A-Za-z_][\w .-]{0,30}", n) for n in names)
-        ):
-            i += 1
-            continue
+        delim, names = found
         j = i + 1
         rows: list[dict[str, str]] = []
         while j < len(lines) and lines[j].strip():

@@ -18,7 +18,20 @@ __all__ = ["run_actions", "run_code"]
 _ACTION_SCHEMA = {
     "type": "object",
     "properties": {
-        "action": {"type": "string", "enum": ["search", "grep", "read", "answer"]},
+        "action": {
+            "type": "string",
+            "enum": [
+                "search",
+                "grep",
+                "read",
+                "outline",
+                "locate",
+                "children",
+                "entries",
+                "fields",
+                "answer",
+            ],
+        },
         "argument": {"type": "string", "maxLength": 120},
     },
     "required": ["action", "argument"],
@@ -28,6 +41,10 @@ _ACTION_SYSTEM = (
     "You answer a question about a long text you cannot see. Choose ONE action as JSON.\n"
     "search: argument = words to look for. grep: argument = a regular expression.\n"
     "read: argument = a character offset to read from.\n"
+    "outline: argument = a depth (1, 2, 3): the sections with their ids and entry counts.\n"
+    "locate: argument = a word or id; every match with the headings it sits under.\n"
+    "children: argument = a node id such as 0.3. entries: argument = a node id, then optional words to "
+    "filter by. fields: argument = a node id (version, author, date, credits, issue ids).\n"
     "answer: argument = the final answer, only if the results above contain it."
 )
 
@@ -55,7 +72,7 @@ async def run_actions(e: Engine) -> Found | None:
 
 async def run_plan(e: Engine) -> Found:
     """Fill the plan, run it, and record plan, execution and evidence in the trajectory."""
-    tree = e.ctx.tree()
+    tree = e.ctx.tree
     step = e.trajectory.step("plan", {"planner": e.config.planner})
     if e.config.planner == "model":
         plan, why = await fill_plan_with_model(e, e.question, tree)
@@ -130,9 +147,46 @@ async def _explore(e: Engine) -> Found | None:
                 observations.append(
                     "Result: " + _clip(e.ctx.read(start, start + 1500), e.config.observation_chars)
                 )
+            elif kind in _TREE_ACTIONS:
+                observations.append(
+                    "Result: " + _clip(await _tree_action(e, kind, arg, step), e.config.observation_chars)
+                )
         except DeepwellError as exc:
             e.budget.error()
             observations.append(f"Result: error: {exc}")
+
+
+_TREE_ACTIONS = frozenset({"outline", "locate", "children", "entries", "fields"})
+
+
+async def _tree_action(e: Engine, kind: str, arg: str, step: int) -> str:
+    """Run one structure tool for action mode and render its result as a few short lines."""
+    if kind == "outline":
+        depth = int(re.sub(r"\D", "", arg) or 2)
+        r = await e.tool("outline", parent=step, depth=min(depth, 6), max_items=40)
+        rows = [
+            f"{n['id']} {n['kind']} {n['title'][:80]} ({n.get('entries', 0)} entries)" for n in r["nodes"]
+        ]
+        return f"{r['structure']}\n" + "\n".join(rows)
+    if kind == "locate":
+        r = await e.tool("locate", parent=step, pattern=arg or e.question[:60], limit=8)
+        rows = [f"{m['node']} {' > '.join(m['path'])}: {m['line'][:160]}" for m in r["matches"]]
+        more = " (more not shown)" if r["truncated"] else ""
+        return f"{r['count']} matches{more}:\n" + "\n".join(rows)
+    node, _, rest = (arg or "0").partition(" ")
+    if kind == "children":
+        r = await e.tool("children", parent=step, node=node, max_items=40)
+        rows = [
+            f"{c['id']} {c['kind']} {c['title'][:80]} ({c.get('entries', 0)} entries)" for c in r["children"]
+        ]
+        return f"{r['count']} children of {node}:\n" + "\n".join(rows)
+    if kind == "entries":
+        r = await e.tool("entries", parent=step, node=node, filter=rest.strip() or None, max_items=10)
+        rows = [f"{x['id']}: {x['text'][:160]}" for x in r["entries"]]
+        return f"{r['count']} entries under {node}:\n" + "\n".join(rows)
+    r = await e.tool("fields", parent=step, node=node)
+    where = " > ".join(r["path"][:-1]) or "the top"
+    return f"{r['kind']} {r['title'][:80]} under {where}: {r.get('fields', {})}"
 
 
 _CODE_SYSTEM = """You answer a question about a long text held in the variable `context` (a str) of a REPL.
@@ -140,6 +194,9 @@ You cannot see it; explore it with code. Write code in ```repl blocks; you will 
 Functions: llm_query(prompt) -> str asks a language model about a piece of text (pieces < 4000 chars);
 llm_query_batched(prompts) -> list[str]; search(query, k=5) -> list of passages {"doc","text"};
 grep(pattern) -> {"total", "matches": [{"doc","context"}]}; records() -> {"fields","records"}; SHOW_VARS().
+Structure (sections, releases, files, classes, entries; nodes have ids like "0.3.2"): outline(depth=2);
+locate(pattern) -> {"matches": [{"node","path","line","fields"}]} with the headings enclosing each match;
+children(node="0") -> {"children": [{"id","title","entries"}]}; entries(node, filter=None); fields(node).
 When you know the answer, run: answer = {"content": "<the answer>", "ready": True}
 Example:
 ```repl
@@ -168,6 +225,21 @@ async def run_code(e: Engine, user_tools: dict[str, Any] | None = None) -> Found
     async def records() -> dict[str, Any]:
         return await e.tool("records")
 
+    async def outline_(depth: int = 2) -> dict[str, Any]:
+        return await e.tool("outline", depth=int(depth))
+
+    async def locate(pattern: str, regex: bool = False, limit: int = 50) -> dict[str, Any]:
+        return await e.tool("locate", pattern=str(pattern), regex=bool(regex), limit=int(limit))
+
+    async def children(node: str = "0") -> dict[str, Any]:
+        return await e.tool("children", node=str(node))
+
+    async def entries(node: str = "0", filter: str | None = None) -> dict[str, Any]:
+        return await e.tool("entries", node=str(node), filter=None if filter is None else str(filter))
+
+    async def fields(node: str) -> dict[str, Any]:
+        return await e.tool("fields", node=str(node))
+
     async def llm_query(prompt: str) -> str:
         return await e.llm_query(str(prompt))
 
@@ -185,8 +257,12 @@ async def run_code(e: Engine, user_tools: dict[str, Any] | None = None) -> Found
         "search": search,
         "grep": grep,
         "read_range": read_range,
-        "outline": outline,
+        "outline": outline_,
         "records": records,
+        "locate": locate,
+        "children": children,
+        "entries": entries,
+        "fields": fields,
         "llm_query": llm_query,
         "llm_query_batched": llm_query_batched,
         "rlm_query": rlm_query,
