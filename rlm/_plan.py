@@ -130,13 +130,14 @@ class _Units:
     _df: dict[str, list[int]] = field(default_factory=dict)
 
     def hits(self, term: str) -> list[int]:
-        """Indices of the units holding ``term`` (whole word, any case)."""
-        key = term.lower()
+        """Indices of the units holding ``term`` (whole word, any case; exact case for ``=term``)."""
+        exact = term.startswith("=")
+        key = term if exact else term.lower()
         if key not in self._df:
-            rx = _term_rx(key)
+            rx = _term_rx(key[1:] if exact else key)
             seen: list[int] = []
             last = -1
-            for m in rx.finditer(self.low):
+            for m in rx.finditer(self.text if exact else self.low):
                 i = bisect.bisect_right(self.starts, m.start()) - 1
                 if i >= 0 and m.start() < self.ends[i] and i != last:
                     seen.append(i)
@@ -148,7 +149,7 @@ class _Units:
 
     def present(self, term: str) -> bool:
         """Whether the term occurs anywhere in the text (headings and trailers too, not only leaves)."""
-        return bool(self.hits(term)) or bool(_term_rx(term.lower()).search(self.low))
+        return bool(self.hits(term)) or bool(_term_rx(term.lower().lstrip("=")).search(self.low))
 
     def idf(self, term: str) -> float:
         n = len(self.hits(term))
@@ -156,6 +157,7 @@ class _Units:
 
 
 def _term_rx(term: str) -> re.Pattern[str]:
+    term = term.removeprefix("=")
     lead = r"(?<![\w])" if term[:1].isalnum() or term[:1] == "_" else ""
     tail = r"(?![\w])" if term[-1:].isalnum() or term[-1:] == "_" else ""
     return re.compile(lead + re.escape(term).replace(r"\ ", r"\s+") + tail)
@@ -215,7 +217,9 @@ def key_terms(question: str, tree: Any) -> list[tuple[str, float, bool]]:
     out: dict[str, tuple[str, float, bool]] = {}
     for m in _QUOTED.finditer(q):
         t = next(g for g in m.groups() if g)
-        out[t.lower()] = (t, u.idf(t) or 0.0, True)
+        if u.hits("=" + t):  # a quoted term is meant as written when the text has it so
+            t = "=" + t
+        out[t.lower().lstrip("=")] = (t, u.idf(t), True)
     q_rest = _QUOTED.sub(" ", q)
     for m in _WORD.finditer(q_rest):
         t = m.group(0).strip(".:/-")
@@ -248,15 +252,28 @@ def _exemplar_matrix(model_name: str) -> tuple[Any, Any]:
     from deepwell.rlm._exemplars import EXEMPLARS
 
     emb = load_embedder(model_name)
-    return emb, emb.encode([q for q, _ in EXEMPLARS])
+    return emb, emb.encode([shape(q) for q, _ in EXEMPLARS])
 
 
-def choose_op(question: str, embedding_model: str, k: int = 5) -> tuple[str, list[tuple[str, str, float]]]:
+def shape(question: str, terms: list[str] | None = None) -> str:
+    """The question with what it is about replaced by X (quoted strings, identifiers, the given terms):
+    the operation is in the question's shape, and a topic shared with an example must not outvote it."""
+    q = _QUOTED.sub("X", _asking(question))
+    q = re.sub(r"[#@]?\w+(?:[-./:+~]\w+)+|#\d+|\b\w*\d\w*\b", "X", q)
+    for t in sorted(terms or [], key=len, reverse=True):
+        q = _term_rx(t.lower()).sub("X", q) if t.lower() == t else re.sub(
+            rf"(?<!\w){re.escape(t)}(?!\w)", "X", q)
+    return re.sub(r"X(?:\W+X)+", "X", q)
+
+
+def choose_op(
+    question: str, embedding_model: str, k: int = 3, terms: list[str] | None = None
+) -> tuple[str, list[tuple[str, str, float]]]:
     """The op most of the k nearest worked examples have (similarity-weighted), and those examples."""
     from deepwell.rlm._exemplars import EXEMPLARS
 
     emb, mat = _exemplar_matrix(embedding_model)
-    v = emb.encode([_asking(question)])[0]
+    v = emb.encode([shape(question, terms)])[0]
     sims = mat @ v
     top = sims.argsort()[::-1][:k]
     votes: dict[str, float] = {}
@@ -264,6 +281,31 @@ def choose_op(question: str, embedding_model: str, k: int = 5) -> tuple[str, lis
         votes[EXEMPLARS[i][1]] = votes.get(EXEMPLARS[i][1], 0.0) + float(sims[i])
     op = max(votes, key=lambda o: votes[o])
     return op, [(EXEMPLARS[i][0], EXEMPLARS[i][1], round(float(sims[i]), 3)) for i in top]
+
+
+_MOST = re.compile(r"\b(?:most|largest|greatest|highest|biggest|longest)\b", re.I)
+_FEWEST = re.compile(r"\b(?:fewest|least|smallest|lowest|shortest)\b", re.I)
+
+
+def frame_op(question: str) -> str | None:
+    """The operation English interrogative syntax fixes, if it does: a superlative asked with which/what
+    is a maximum or minimum, "how many" a count, "which <part of a document>" an enclosing node, "who" /
+    "when" a named value. These are the grammar of questions in any domain; everything else is left to
+    the worked examples."""
+    a = _asking(question)
+    wh = re.search(r"\b(?:which|what)\b", a, re.I)
+    if wh and _MOST.search(a):
+        return "argmax"
+    if wh and _FEWEST.search(a):
+        return "argmin"
+    if re.search(r"\bhow many\b|^\s*(?:count|what is the (?:total )?number of)\b", a, re.I):
+        return "count"
+    m = re.match(r"\s*(?:\w+\s+)?(?:which|what)\s+([\w-]+)", a, re.I)
+    if m and level_of(m.group(1)):
+        return "enclosing"
+    if re.match(r"\s*(?:who|whom|whose|when)\b", a, re.I):
+        return "extract"
+    return None
 
 
 def _levels_in(question: str) -> list[tuple[int, str]]:
@@ -306,7 +348,11 @@ def fields_present(tree: Any) -> set[str]:
 def fill_plan(question: str, tree: Any, embedding_model: str) -> tuple[Plan, dict[str, Any]]:
     """A plan from the worked examples (op) and the tree (terms, levels, field); with what decided it."""
     op, near = choose_op(question, embedding_model)
-    return _complete(op, question, tree, "exemplars"), {"nearest_examples": near}
+    framed = frame_op(question)
+    why: dict[str, Any] = {"shape": shape(question), "nearest_examples": near, "exemplar_op": op}
+    if framed:
+        why["frame_op"] = framed
+    return _complete(framed or op, question, tree, "frame" if framed else "exemplars"), why
 
 
 def _complete(op: str, question: str, tree: Any, source: str) -> Plan:
@@ -467,6 +513,7 @@ def _all_nodes(tree: Any) -> list[Any]:
 
 
 def _norm(s: str) -> str:
+    s = s.removeprefix("=")
     return re.sub(r"[./\\:]+", ".", s.lower())
 
 
@@ -515,12 +562,18 @@ def _evidence(tree: Any, n: Any, chars: int = 300) -> dict[str, Any]:
     return {"node": getattr(n, "id", ""), "path": path, "text": tree.text[n.start : min(n.end, n.start + chars)]}
 
 
+def _nothing(c: _Ctx) -> Outcome:
+    names = " or ".join(repr(t.lstrip("=")) for t, _, _ in c.terms[:4])
+    return Outcome("not_found", f"No part of the text mentions {names}.", [],
+                   f"searched every part of the text for {names}")
+
+
 def _missing(c: _Ctx) -> Outcome | None:
     absent = [t for t, idf, ident in c.terms if ident and idf == 0 and not c.units.present(t)]
     if absent:
         return Outcome(
             "not_found",
-            f"The text never mentions {absent[0]!r}.",
+            f"The text never mentions {absent[0].lstrip('=')!r}.",
             [],
             f"searched every unit of the text for {', '.join(repr(a) for a in absent)}",
         )
@@ -548,7 +601,7 @@ async def _locate(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome
                        "no key term of the question occurs in the text")
     ranked = _best_units(c)
     if not ranked:
-        return Outcome("not_found", f"No part of the text holds {c.terms[0][0]!r}.", [], "scored every unit")
+        return _nothing(c)
     best_score, best = ranked[0]
     node = c.units.nodes[best]
     ev = [_evidence(c.tree, c.units.nodes[i]) for _, i in ranked[:3]]
@@ -756,7 +809,7 @@ async def _read_value(e: Any, c: _Ctx, question: str, parent: int | None) -> Out
 
     ranked = _best_units(c, 4)
     if not ranked:
-        return Outcome("not_found", f"No part of the text holds {c.terms[0][0]!r}.", [], "scored every unit")
+        return _nothing(c)
     keys = [t for t, idf, ident in c.terms if ident and idf > 0] or [c.terms[0][0]]
     sentences: list[str] = []
     for _, i in ranked:
@@ -795,10 +848,13 @@ def _restore_case(masked_lower: str, original: str) -> str:
 
 
 async def _summarise(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
-    ranked = _best_units(c, 6)
-    if not ranked:
-        return Outcome("not_found", "Nothing in the text matches the question.", [], "scored every unit")
-    texts = [c.tree.text[c.units.nodes[i].start : c.units.nodes[i].end][:1000] for _, i in ranked]
+    if c.terms:
+        ranked = _best_units(c, 6)
+        if not ranked:
+            return _nothing(c)
+        texts = [c.tree.text[c.units.nodes[i].start : c.units.nodes[i].end][:1000] for _, i in ranked]
+    else:  # about the whole text: the beginning of each top-level part
+        texts = [c.tree.text[n.start : n.end][:1000] for n in c.tree.root.children[:6]] or [c.tree.text[:1000]]
     notes = await e.llm_query_batched(
         [f"Passage: {t}\n\nWrite one short note on what this passage says about: {question}\n"
          "If it says nothing about it, reply NONE." for t in texts],

@@ -40,7 +40,14 @@ _TEXT_FIELDS = (
     "error",
 )
 _HIDDEN = {"depth"}
-_STATUS_STYLE = {"answered": "green", "no_answer": "yellow", "error": "red", "running": "cyan"}
+_STATUS_STYLE = {
+    "answered": "green",
+    "not_found": "yellow",
+    "uncertain": "yellow",
+    "no_answer": "yellow",  # agent runs (deepwell.agents) in the same store
+    "error": "red",
+    "running": "cyan",
+}
 
 
 def _plain(value: Any) -> Any:
@@ -227,7 +234,7 @@ _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:70rem;
 padding:0 1rem;color:#1d2330;background:#fafbfc}
 h1{font-size:1.3rem;margin:.2rem 0}.muted{color:#6a7383}.status{padding:.1rem .5rem;border-radius:.6rem;
-font-weight:600;color:#fff;background:#6a7383}.s-answered{background:#1a7f37}.s-no_answer{background:#9a6700}
+font-weight:600;color:#fff;background:#6a7383}.s-answered{background:#1a7f37}.s-no_answer,.s-not_found,.s-uncertain{background:#9a6700}
 .s-error{background:#cf222e}.s-budget{background:#8250df}
 .answer{border-left:4px solid #1a7f37;background:#fff;padding:.6rem 1rem;margin:1rem 0;white-space:pre-wrap}
 details{margin:.15rem 0 .15rem 1.1rem;border-left:1px solid #d0d7de;padding-left:.6rem}

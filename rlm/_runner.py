@@ -168,7 +168,7 @@ class RLM:
         previous question in this session: the referent is spelled out, so the plan can find it."""
         if not self.history:
             return question
-        tree = self.ctx.tree()
+        tree = self.ctx.tree
         own = [t for t in key_terms(question, tree) if t[1] > 0]
         refers = re.search(r"\b(it|its|that|this|they|them|those|there|same)\b", question, re.I)
         if any(ident for _, _, ident in own) or (own and not refers):
@@ -181,7 +181,7 @@ class RLM:
         if mode != "auto":
             return mode
         window = getattr(llm, "n_ctx", 8192)
-        plan, _ = fill_plan(question, self.ctx.tree(), self.config.embedding_model)
+        plan, _ = fill_plan(question, self.ctx.tree, self.config.embedding_model)
         counted = plan.op in ("count", "argmax", "argmin", "locate", "enclosing", "list", "compare")
         if (
             not counted  # counting records or locating documents is exact in actions mode at any size
