@@ -88,7 +88,12 @@ async def run_plan(e: Engine) -> Found:
     except DeepwellError as exc:
         e.trajectory.step("error", {"plan": plan.op, "error": str(exc)}, parent=step)
         e.budget.error()
-        return Found(f"The plan failed: {exc}", [], f"{plan.op} failed", "uncertain")
+        return Found(
+            f"The plan failed: {exc}",
+            [{"error": str(exc), "plan": plan.model_dump()}],
+            f"{plan.op} failed",
+            "uncertain",
+        )
     return Found(out.answer, out.evidence, out.how, out.status)
 
 

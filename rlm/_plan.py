@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
 
+from deepwell.rlm._strategies import FUNCTION_WORDS as _FUNCTION
+from deepwell.rlm._strategies import _value_in, _words
 from pydantic import BaseModel, Field, ValidationError
 
 __all__ = ["OPS", "Outcome", "Plan", "execute_plan", "fill_plan", "key_terms"]
@@ -64,36 +66,30 @@ class Outcome:
 # ---------------------------------------------------------------------------------------------- lexicon
 # words people use for the parts of documents, by the kind of tree node they mean
 _LEVEL_WORDS: dict[str, tuple[str, ...]] = {
-    "release": ("release", "version", "upload", "revision"),
-    "section": ("section", "chapter", "part", "heading", "subsection", "clause", "article", "category",
-                "component", "topic", "paragraph", "appendix"),
-    "file": ("file", "module", "document", "page", "script", "source file"),
-    "class": ("class", "type"),
-    "def": ("function", "method", "def", "routine", "callable", "procedure"),
-    "entry": ("entry", "item", "change", "bullet", "line", "note", "fix", "record", "row", "bug"),
-    "message": ("message", "email", "mail", "post"),
+    "release": tuple(_words("release version upload revision")),
+    "section": tuple(
+        _words(
+            "section chapter part heading subsection clause article category component topic paragraph "
+            "appendix"
+        )
+    ),
+    "file": tuple(_words("file module document page script source file")),
+    "class": tuple(_words("class type")),
+    "def": tuple(_words("function method def routine callable procedure")),
+    "entry": tuple(_words("entry item change bullet line note fix record row bug")),
+    "message": tuple(_words("message email mail post")),
 }
 # words that ask for a named field, by the field names trees use
 _FIELD_WORDS: dict[str, tuple[str, ...]] = {
-    "credit": ("credited", "credit", "thanks", "thanked", "contributed", "contributor", "patch", "reported",
-               "reporter"),
-    "author": ("uploaded", "uploader", "upload", "author", "wrote", "written", "maintainer", "signed", "sent",
-               "who"),
-    "date": ("when", "date", "day", "dated"),
-    "email": ("email", "e-mail", "address"),
-    "urgency": ("urgency", "priority"),
+    "credited": tuple(
+        _words("credited credit thanks thanked contributed contributor patch reported reporter")
+    ),
+    "credit": tuple(_words("credited credit thanks thanked contributed contributor patch reported reporter")),
+    "author": tuple(_words("uploaded uploader upload author wrote written maintainer signed sent who")),
+    "date": tuple(_words("when date day dated")),
+    "email": tuple(_words("email e-mail address")),
+    "urgency": tuple(_words("urgency priority")),
 }
-# closed-class English words (determiners, pronouns, auxiliaries, prepositions, conjunctions, interrogatives,
-# quantifiers): the grammar of any question, never what it is about
-_FUNCTION = frozenset(
-    """a an the this that these those some any each every all both either neither no not other another
-    i me my we us our you your he him his she her it its they them their what which who whom whose when
-    where why how whether is are was were be been being am do does did done have has had having can could
-    will would shall should may might must of for to in on at by with from into onto upon about above below
-    over under between among through during before after since until than as and or but nor so if then
-    else also too very just only many much more most less least few fewer fewest there here again ever
-    one ones same such own up down out off""".split()
-)
 _IDENT = re.compile(r"[#@]?\w+(?:[-./:+~]\w+)+|#\d+|\b\w*\d\w*\b")
 _WORD = re.compile(r"[#@]?\w+(?:[-./:+~]\w+)*")
 _QUOTED = re.compile(r"'([^']{1,80})'|\"([^\"]{1,80})\"|`([^`]{1,80})`")
@@ -248,7 +244,6 @@ def _field_word(w: str) -> str | None:
 @cache
 def _exemplar_matrix(model_name: str) -> tuple[Any, Any]:
     from deepwell.retrieval import load_embedder
-
     from deepwell.rlm._exemplars import EXEMPLARS
 
     emb = load_embedder(model_name)
@@ -261,8 +256,11 @@ def shape(question: str, terms: list[str] | None = None) -> str:
     q = _QUOTED.sub("X", _asking(question))
     q = re.sub(r"[#@]?\w+(?:[-./:+~]\w+)+|#\d+|\b\w*\d\w*\b", "X", q)
     for t in sorted(terms or [], key=len, reverse=True):
-        q = _term_rx(t.lower()).sub("X", q) if t.lower() == t else re.sub(
-            rf"(?<!\w){re.escape(t)}(?!\w)", "X", q)
+        q = (
+            _term_rx(t.lower()).sub("X", q)
+            if t.lower() == t
+            else re.sub(rf"(?<!\w){re.escape(t)}(?!\w)", "X", q)
+        )
     return re.sub(r"X(?:\W+X)+", "X", q)
 
 
@@ -320,6 +318,8 @@ def _levels_in(question: str) -> list[tuple[int, str]]:
 def _field_in(question: str, fields_present: set[str]) -> str | None:
     """The field the question asks for, among those the tree has (a specific cue beats a bare 'who')."""
     words = [w.lower() for w in re.findall(r"[A-Za-z][\w-]*", _asking(question))]
+    if words[:1] == ["when"] and "date" in fields_present:
+        return "date"  # the interrogative fixes the kind of value; "uploaded" only says which date
     best: tuple[int, str] | None = None
     for f, cues in _FIELD_WORDS.items():
         if f not in fields_present:
@@ -394,17 +394,27 @@ _MODEL_SCHEMA = {
     "required": ["op", "target", "level", "field"],
 }
 _MODEL_EXAMPLES = [
-    ("Which chapter has the recipe for lemon tart?", {"op": "enclosing", "target": "lemon tart",
-                                                      "level": "chapter", "field": ""}),
-    ("How many clauses does article 7 list?", {"op": "count", "target": "article 7", "level": "clause",
-                                               "field": ""}),
+    (
+        "Which chapter has the recipe for lemon tart?",
+        {"op": "enclosing", "target": "lemon tart", "level": "chapter", "field": ""},
+    ),
+    (
+        "How many clauses does article 7 list?",
+        {"op": "count", "target": "article 7", "level": "clause", "field": ""},
+    ),
     ("Which thread got the most replies?", {"op": "argmax", "target": "", "level": "thread", "field": ""}),
-    ("Who signed the lease for flat 4B?", {"op": "extract", "target": "flat 4B", "level": "",
-                                           "field": "author"}),
-    ("What is the access code for gate-12?", {"op": "extract", "target": "gate-12", "level": "",
-                                              "field": "value"}),
-    ("Summarise the travel policy.", {"op": "summarise", "target": "travel policy", "level": "",
-                                      "field": ""}),
+    (
+        "Who signed the lease for flat 4B?",
+        {"op": "extract", "target": "flat 4B", "level": "", "field": "author"},
+    ),
+    (
+        "What is the access code for gate-12?",
+        {"op": "extract", "target": "gate-12", "level": "", "field": "value"},
+    ),
+    (
+        "Summarise the travel policy.",
+        {"op": "summarise", "target": "travel policy", "level": "", "field": ""},
+    ),
 ]
 
 
@@ -559,13 +569,21 @@ def _count_under(n: Any, level: str | None) -> int:
 
 def _evidence(tree: Any, n: Any, chars: int = 300) -> dict[str, Any]:
     path = tree.path(n) if hasattr(n, "id") and n.id else []
-    return {"node": getattr(n, "id", ""), "path": path, "text": tree.text[n.start : min(n.end, n.start + chars)]}
+    return {
+        "node": getattr(n, "id", ""),
+        "path": path,
+        "text": tree.text[n.start : min(n.end, n.start + chars)],
+    }
 
 
 def _nothing(c: _Ctx) -> Outcome:
     names = " or ".join(repr(t.lstrip("=")) for t, _, _ in c.terms[:4])
-    return Outcome("not_found", f"No part of the text mentions {names}.", [],
-                   f"searched every part of the text for {names}")
+    return Outcome(
+        "not_found",
+        f"No part of the text mentions {names}.",
+        [],
+        f"searched every part of the text for {names}",
+    )
 
 
 def _missing(c: _Ctx) -> Outcome | None:
@@ -582,14 +600,30 @@ def _missing(c: _Ctx) -> Outcome | None:
 
 async def execute_plan(e: Any, plan: Plan, tree: Any, question: str, parent: int | None) -> Outcome:
     """Run a plan over the tree; every step is recorded under ``parent``."""
-    c = _Ctx(tree, units_of(tree), plan, [t for t in key_terms(question, tree) if t[0] in plan.terms] or
-             key_terms(question, tree))
-    e.trajectory.step("terms", {"terms": [{"term": t, "idf": round(i, 2), "identifier": d}
-                                          for t, i, d in c.terms]}, parent=parent)
+    c = _Ctx(
+        tree,
+        units_of(tree),
+        plan,
+        [t for t in key_terms(question, tree) if t[0] in plan.terms] or key_terms(question, tree),
+    )
+    e.trajectory.step(
+        "terms",
+        {"terms": [{"term": t, "idf": round(i, 2), "identifier": d} for t, i, d in c.terms]},
+        parent=parent,
+    )
     handler = _HANDLERS[plan.op]
     out = await handler(e, c, question, parent)
-    e.trajectory.step("execute", {"op": plan.op, "status": out.status, "result": out.answer,
-                                  "how": out.how, "evidence": out.evidence[:3]}, parent=parent)
+    e.trajectory.step(
+        "execute",
+        {
+            "op": plan.op,
+            "status": out.status,
+            "result": out.answer,
+            "how": out.how,
+            "evidence": out.evidence[:3],
+        },
+        parent=parent,
+    )
     return out
 
 
@@ -597,8 +631,12 @@ async def _locate(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome
     if (miss := _missing(c)) is not None:
         return miss
     if not c.terms:
-        return Outcome("uncertain", "The question names nothing the text holds to look for.", [],
-                       "no key term of the question occurs in the text")
+        return Outcome(
+            "uncertain",
+            "The question names nothing the text holds to look for.",
+            [],
+            "no key term of the question occurs in the text",
+        )
     ranked = _best_units(c)
     if not ranked:
         return _nothing(c)
@@ -608,9 +646,15 @@ async def _locate(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome
     weak = _coverage(c, best)
     if weak is not None:
         return weak
-    if len(ranked) > 1 and ranked[1][0] == best_score and not _same_answer(c, best, ranked[1][1]):
-        return Outcome("uncertain", "Several parts match equally: " + "; ".join(
-            " > ".join(x["path"]) for x in ev[:3]), ev, "located by rare terms; a tie")
+    tied = [i for s, i in _best_units(c, 50) if s == best_score]
+    if any(not _same_answer(c, best, j) for j in tied[1:]):
+        ev = [_evidence(c.tree, c.units.nodes[i]) for i in tied[:3]]
+        return Outcome(
+            "uncertain",
+            f"Several parts match equally ({len(tied)}): " + "; ".join(" > ".join(x["path"]) for x in ev[:3]),
+            ev,
+            "located by rare terms; a tie",
+        )
     if not c.plan.levels:
         path = c.tree.path(node) if getattr(node, "id", "") else []
         if not path:
@@ -625,8 +669,12 @@ async def _locate(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome
         labels.append(_label(anc, lv))
     if not labels:
         kinds = ", ".join(c.plan.levels)
-        return Outcome("uncertain", f"Found it, but not inside any {kinds}: " + " > ".join(ev[0]["path"]),
-                       ev, f"no enclosing node of kind {kinds}")
+        return Outcome(
+            "uncertain",
+            f"Found it, but not inside any {kinds}: " + " > ".join(ev[0]["path"]),
+            ev,
+            f"no enclosing node of kind {kinds}",
+        )
     return Outcome("answered", " / ".join(labels), ev, f"located by rare terms; enclosing {c.plan.levels}")
 
 
@@ -648,10 +696,18 @@ def _coverage(c: _Ctx, best: int) -> Outcome | None:
         return None
     ev = [_evidence(c.tree, c.units.nodes[best])]
     if absent and sum(top for _ in absent) > total / 2:
-        return Outcome("not_found", f"The text never mentions {', '.join(repr(a) for a in absent)}.", ev,
-                       "the closest part holds only the question's common words")
-    return Outcome("uncertain", "The closest part holds only some of what is asked: " + ev[0]["text"][:200],
-                   ev, f"best unit covers {held / total:.0%} of the question's term weight")
+        return Outcome(
+            "not_found",
+            f"The text never mentions {', '.join(repr(a) for a in absent)}.",
+            ev,
+            "the closest part holds only the question's common words",
+        )
+    return Outcome(
+        "uncertain",
+        "The closest part holds only some of what is asked: " + ev[0]["text"][:200],
+        ev,
+        f"best unit covers {held / total:.0%} of the question's term weight",
+    )
 
 
 def _same_answer(c: _Ctx, i: int, j: int) -> bool:
@@ -678,27 +734,46 @@ async def _count(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
         same = [n for n in ties if _matches_level(n, counted)]
         if len(same) > 1 or (same and len(same) == len(ties) and counted != "entry"):
             # the terms name several nodes of the kind counted: they filter what is counted
-            return Outcome("answered", str(len(same)), [_evidence(c.tree, n, 120) for n in same[:5]],
-                           f"counted {len(same)} {counted} nodes whose heading or fields hold the key terms")
+            return Outcome(
+                "answered",
+                str(len(same)),
+                [_evidence(c.tree, n, 120) for n in same[:5]],
+                f"counted {len(same)} {counted} nodes whose heading or fields hold the key terms",
+            )
         scopes = [x for x in named if not _matches_level(x[1], counted) or counted == "entry"]
         if scopes:
             top = [n for s, n in scopes if s == scopes[0][0]]
             if len(top) > 1:
-                return Outcome("uncertain", "Several parts are named alike: " + "; ".join(
-                    n.title for n in top[:5]), [_evidence(c.tree, n, 120) for n in top[:5]],
-                    "the scope is ambiguous")
+                return Outcome(
+                    "uncertain",
+                    "Several parts are named alike: " + "; ".join(n.title for n in top[:5]),
+                    [_evidence(c.tree, n, 120) for n in top[:5]],
+                    "the scope is ambiguous",
+                )
             scope = top[0]
             n = _count_under(scope, counted)
             if n == 0:
-                return Outcome("uncertain", f"{scope.title} holds no {counted} nodes I can count.",
-                               [_evidence(c.tree, scope)], "the scope has nothing of that kind")
-            return Outcome("answered", str(n), [_evidence(c.tree, scope)],
-                           f"counted the {counted} nodes under {scope.title!r}")
+                return Outcome(
+                    "uncertain",
+                    f"{scope.title} holds no {counted} nodes I can count.",
+                    [_evidence(c.tree, scope)],
+                    "the scope has nothing of that kind",
+                )
+            return Outcome(
+                "answered",
+                str(n),
+                [_evidence(c.tree, scope)],
+                f"counted the {counted} nodes under {scope.title!r}",
+            )
     # no heading names it: count the parts of the kind asked whose text holds the terms
     keys = [t for t, idf, ident in c.terms if idf > 0 and (ident or len(c.terms) == 1)]
     if not keys:
-        return Outcome("uncertain", "No heading or identifier names what to count.", [],
-                       "looked for a heading, field or identifier holding the key terms")
+        return Outcome(
+            "uncertain",
+            "No heading or identifier names what to count.",
+            [],
+            "looked for a heading, field or identifier holding the key terms",
+        )
     pool = set.intersection(*(set(c.units.hits(t)) for t in keys))
     holders: dict[int, Any] = {}
     for i in pool:
@@ -707,11 +782,19 @@ async def _count(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
         if anc is not None:
             holders[id(anc)] = anc
     if not holders:
-        return Outcome("not_found", f"No {counted} holds {', '.join(repr(k) for k in keys)}.", [],
-                       f"grouped the units holding the terms by their {counted}")
+        return Outcome(
+            "not_found",
+            f"No {counted} holds {', '.join(repr(k) for k in keys)}.",
+            [],
+            f"grouped the units holding the terms by their {counted}",
+        )
     ev = [_evidence(c.tree, n, 120) for n in list(holders.values())[:5]]
-    return Outcome("answered", str(len(holders)), ev,
-                   f"{len(holders)} {counted} nodes hold {', '.join(repr(k) for k in keys)}")
+    return Outcome(
+        "answered",
+        str(len(holders)),
+        ev,
+        f"{len(holders)} {counted} nodes hold {', '.join(repr(k) for k in keys)}",
+    )
 
 
 async def _extreme(e: Any, c: _Ctx, question: str, parent: int | None, most: bool) -> Outcome:
@@ -730,8 +813,12 @@ async def _extreme(e: Any, c: _Ctx, question: str, parent: int | None, most: boo
         cands = plain if plain and scope is not c.tree.root else cands
     cands = [n for n in cands if n.kind != "root"]
     if not cands:
-        return Outcome("uncertain", f"The text has no {level or 'parts'} to compare.", [],
-                       f"looked for nodes of kind {level}")
+        return Outcome(
+            "uncertain",
+            f"The text has no {level or 'parts'} to compare.",
+            [],
+            f"looked for nodes of kind {level}",
+        )
     counts = [(n, _count_under(n, counted)) for n in cands]
     pick = max(x[1] for x in counts) if most else min(x[1] for x in counts)
     tied = [n for n, k in counts if k == pick]
@@ -739,10 +826,18 @@ async def _extreme(e: Any, c: _Ctx, question: str, parent: int | None, most: boo
     if pick == 0 and most:
         return Outcome("uncertain", "No part holds any of what is counted.", ev, "all counts are 0")
     if len(tied) > 1:
-        return Outcome("uncertain", f"A tie at {pick}: " + ", ".join(_label(n, level) for n in tied[:6]),
-                       ev, f"{'most' if most else 'fewest'} {counted} over {len(cands)} {level}")
-    return Outcome("answered", _label(tied[0], level), ev,
-                   f"{'most' if most else 'fewest'} {counted} ({pick}) over {len(cands)} {level or 'parts'}")
+        return Outcome(
+            "uncertain",
+            f"A tie at {pick}: " + ", ".join(_label(n, level) for n in tied[:6]),
+            ev,
+            f"{'most' if most else 'fewest'} {counted} over {len(cands)} {level}",
+        )
+    return Outcome(
+        "answered",
+        _label(tied[0], level),
+        ev,
+        f"{'most' if most else 'fewest'} {counted} ({pick}) over {len(cands)} {level or 'parts'}",
+    )
 
 
 async def _argmax(e: Any, c: _Ctx, q: str, p: int | None) -> Outcome:
@@ -762,27 +857,43 @@ async def _list(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
     items = _leaves(scope)
     if not items:
         return Outcome("uncertain", f"{scope.title} lists nothing.", [_evidence(c.tree, scope)], "no leaves")
-    return Outcome("answered", "; ".join(n.title for n in items[:30]), [_evidence(c.tree, scope)],
-                   f"the {len(items)} leaves under {scope.title!r}")
+    return Outcome(
+        "answered",
+        "; ".join(n.title for n in items[:30]),
+        [_evidence(c.tree, scope)],
+        f"the {len(items)} leaves under {scope.title!r}",
+    )
 
 
 async def _compare(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
     named = _named_nodes(c, None)
     if len(named) < 2:
-        return Outcome("uncertain", "The question does not name two parts the text has.", [],
-                       "looked for two named parts")
+        return Outcome(
+            "uncertain",
+            "The question does not name two parts the text has.",
+            [],
+            "looked for two named parts",
+        )
     a, b = named[0][1], named[1][1]
     ka, kb = _count_under(a, c.plan.counted), _count_under(b, c.plan.counted)
-    return Outcome("answered", f"{a.title}: {ka}; {b.title}: {kb}", [_evidence(c.tree, a), _evidence(c.tree, b)],
-                   f"counted {c.plan.counted or 'entry'} nodes under both")
+    return Outcome(
+        "answered",
+        f"{a.title}: {ka}; {b.title}: {kb}",
+        [_evidence(c.tree, a), _evidence(c.tree, b)],
+        f"counted {c.plan.counted or 'entry'} nodes under both",
+    )
 
 
 async def _extract(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
     if (miss := _missing(c)) is not None:
         return miss
     if not c.terms:
-        return Outcome("uncertain", "The question names nothing the text holds to look for.", [],
-                       "no key term of the question occurs in the text")
+        return Outcome(
+            "uncertain",
+            "The question names nothing the text holds to look for.",
+            [],
+            "no key term of the question occurs in the text",
+        )
     fld = c.plan.field
     if fld:
         ranked = _best_units(c, 3)
@@ -795,7 +906,9 @@ async def _extract(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcom
             for a in [n, *_ancestors(n)]:
                 v = a.fields.get(fld) if hasattr(a, "fields") else None
                 if v:
-                    return Outcome("answered", v, [_evidence(c.tree, a)], f"field {fld!r} of the located node")
+                    return Outcome(
+                        "answered", v, [_evidence(c.tree, a)], f"field {fld!r} of the located node"
+                    )
         c.tried.append(f"no {fld} field on the located nodes")
     return await _read_value(e, c, question, parent)
 
@@ -805,8 +918,6 @@ _SENT = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=[ \t]*(?:[#>*+-]|\d+[.)])\s)")
 
 async def _read_value(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
     """A value no field holds: the model reads the best sentences; its span must be in what it read."""
-    from deepwell.rlm._strategies import _value_in
-
     ranked = _best_units(c, 4)
     if not ranked:
         return _nothing(c)
@@ -817,9 +928,9 @@ async def _read_value(e: Any, c: _Ctx, question: str, parent: int | None) -> Out
         body = c.tree.text[n.start : n.end]
         for s in _SENT.split(body):
             s = s.strip()
-            if 8 < len(s) < 600 and any(_term_rx(k.lower()).search(s.lower()) for k in keys):
-                if s not in sentences:
-                    sentences.append(s)
+            held = any(_term_rx(k.lower()).search(s.lower()) for k in keys)
+            if 8 < len(s) < 600 and held and s not in sentences:
+                sentences.append(s)
         if len(sentences) >= 3:
             break
     if not sentences:
@@ -837,10 +948,15 @@ async def _read_value(e: Any, c: _Ctx, question: str, parent: int | None) -> Out
             shown = _term_rx(k.lower()).sub(lambda m: "\u2063" * len(m.group(0)), shown.lower())
         span = _value_in(reply, _restore_case(shown, s), masked_q, wants_number)
         if span and not any(span.lower() in k.lower() for k in keys):
-            return Outcome("answered", span, [{"text": s}], "the model read the best sentences; span verified")
-    return Outcome("uncertain", "Read: " + " | ".join(x[:160] for x in sentences),
-                   [{"text": x} for x in sentences],
-                   "the model's replies held no span of what it read: " + " | ".join(r[:60] for r in replies))
+            return Outcome(
+                "answered", span, [{"text": s}], "the model read the best sentences; span verified"
+            )
+    return Outcome(
+        "uncertain",
+        "Read: " + " | ".join(x[:160] for x in sentences),
+        [{"text": x} for x in sentences],
+        "the model's replies held no span of what it read: " + " | ".join(r[:60] for r in replies),
+    )
 
 
 def _restore_case(masked_lower: str, original: str) -> str:
@@ -854,19 +970,31 @@ async def _summarise(e: Any, c: _Ctx, question: str, parent: int | None) -> Outc
             return _nothing(c)
         texts = [c.tree.text[c.units.nodes[i].start : c.units.nodes[i].end][:1000] for _, i in ranked]
     else:  # about the whole text: the beginning of each top-level part
-        texts = [c.tree.text[n.start : n.end][:1000] for n in c.tree.root.children[:6]] or [c.tree.text[:1000]]
+        texts = [c.tree.text[n.start : n.end][:1000] for n in c.tree.root.children[:6]] or [
+            c.tree.text[:1000]
+        ]
     notes = await e.llm_query_batched(
-        [f"Passage: {t}\n\nWrite one short note on what this passage says about: {question}\n"
-         "If it says nothing about it, reply NONE." for t in texts],
+        [
+            f"Passage: {t}\n\nWrite one short note on what this passage says about: {question}\n"
+            "If it says nothing about it, reply NONE."
+            for t in texts
+        ],
         parent=parent,
     )
     useful = [n for n in notes if n and "NONE" not in n.upper()]
     if not useful:
-        return Outcome("uncertain", "The passages read say nothing clear about it.", [{"text": t[:300]}
-                                                                                      for t in texts[:3]],
-                       "map over the best passages; every note was NONE")
-    return Outcome("answered", " ".join(useful[:4]), [{"text": t[:300]} for t in texts[:3]],
-                   "notes of the model on the best passages")
+        return Outcome(
+            "uncertain",
+            "The passages read say nothing clear about it.",
+            [{"text": t[:300]} for t in texts[:3]],
+            "map over the best passages; every note was NONE",
+        )
+    return Outcome(
+        "answered",
+        " ".join(useful[:4]),
+        [{"text": t[:300]} for t in texts[:3]],
+        "notes of the model on the best passages",
+    )
 
 
 _HANDLERS = {

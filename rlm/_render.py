@@ -24,6 +24,12 @@ __all__ = ["render_html", "render_tree", "run_summary", "run_to_dict", "step_lab
 # the fields of a step worth showing, in the order a reader wants them; the rest is shown as key: value
 _TEXT_FIELDS = (
     "question",
+    "plan",
+    "op",
+    "status",
+    "how",
+    "terms",
+    "evidence",
     "name",
     "strategy",
     "action",
@@ -97,11 +103,23 @@ def step_label(step: Mapping[str, Any], limit: int = 90) -> str:
     data = step["data"] if isinstance(step.get("data"), dict) else step
     kind = str(step.get("kind", "step"))
     bits = [kind]
-    for key in ("name", "strategy", "action", "tool"):
+    for key in ("name", "strategy", "action", "tool", "op", "planner"):
         if key in data and data[key] not in (None, "") and str(data[key]) != kind:
             bits.append(str(data[key]))
             break
-    for key in ("argument", "arguments", "args", "prompt", "code", "output", "answer", "result", "error"):
+    for key in (
+        "argument",
+        "arguments",
+        "args",
+        "prompt",
+        "code",
+        "output",
+        "answer",
+        "result",
+        "plan",
+        "terms",
+        "error",
+    ):
         if key in data and data[key] not in (None, "", {}, []):
             bits.append(_short(data[key], limit))
             break
@@ -199,7 +217,9 @@ def render_tree(run: Any, *, detail_chars: int = 300, details: bool = True) -> T
         if details:
             sd = step.get("data") or {}
             in_label = {
-                k for k in ("name", "strategy", "action", "tool") if str(sd.get(k)) in step_label(step)
+                k
+                for k in ("name", "strategy", "action", "tool", "op", "planner")
+                if str(sd.get(k)) in step_label(step)
             }
             shown = [
                 k for k in _TEXT_FIELDS if k in sd and sd[k] not in (None, "", [], {}) and k not in in_label

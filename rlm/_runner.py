@@ -174,7 +174,7 @@ class RLM:
         if any(ident for _, _, ident in own) or (own and not refers):
             return question
         previous = self.history[-1][0]
-        carried = [t for t, idf, _ in key_terms(previous, tree) if idf > 0][:3]
+        carried = [t for t, idf, ident in key_terms(previous, tree) if ident or idf > 0][:3]
         return f"{question.rstrip('?').rstrip()} ({' '.join(carried)})?" if carried else question
 
     async def _choose_mode(self, mode: Mode, llm: Any, question: str) -> str:

@@ -14,13 +14,26 @@ from typing import Any
 
 from deepwell.rlm._engine import Engine
 
-__all__ = ["Found", "count_records", "grounded"]
+__all__ = ["FUNCTION_WORDS", "Found", "count_records", "grounded"]
 
-# English function words: they never tell one sentence from another (not one generator's vocabulary)
-_FUNCTION = frozenset(
-    "a an the of for to in on at by is are was were be been what which who whom whose when where why how "
-    "does do did with from that this these those it its as and or not no should must can could would will "
-    "shall may might have has had".split()
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+# closed-class English words (determiners, pronouns, auxiliaries, prepositions, conjunctions, interrogatives,
+# quantifiers): the grammar of any question, never what it is about
+FUNCTION_WORDS = frozenset(
+    _words(
+        "a an the this that these those some any each every all both either neither no not other "
+        "another i me my we us our you your he him his she her it its they them their what which "
+        "who whom whose when where why how whether is are was were be been being am do does did "
+        "done have has had having can could will would shall should may might must of for to in on "
+        "at by with from into onto upon about above below over under between among through during "
+        "before after since until than as and or but nor so if then else also too very just only "
+        "many much more most less least few fewer fewest there here again ever one ones same such "
+        "own up down out off"
+    )
 )
 _NUM = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
@@ -54,7 +67,7 @@ def _anchors(q: str) -> list[str]:
     """Distinctive terms of the question: quoted phrases, hyphenated words, then other content words."""
     out = _quoted(q)
     out += re.findall(r"\b[\w]+(?:-[\w]+)+\b", q)
-    out += [w for w in re.findall(r"\b[A-Za-z][\w]*\b", q) if w.lower() not in _FUNCTION and len(w) > 3]
+    out += [w for w in re.findall(r"\b[A-Za-z][\w]*\b", q) if w.lower() not in FUNCTION_WORDS and len(w) > 3]
     seen: set[str] = set()
     return [a for a in out if not (a.lower() in seen or seen.add(a.lower()))]
 
@@ -72,7 +85,7 @@ def grounded(answer: str, text: str, question: str) -> bool:
     words = [
         w
         for w in re.findall(r"[A-Za-z][\w-]{3,}", answer)
-        if w.lower() not in qwords and w.lower() not in _FUNCTION and w.lower() not in _FILLER
+        if w.lower() not in qwords and w.lower() not in FUNCTION_WORDS and w.lower() not in _FILLER
     ]
     nums = _NUM.findall(answer)
     if any(n not in text for n in nums):
@@ -117,7 +130,7 @@ def _value_in(reply: str, sentence: str, question: str, wants_number: bool) -> s
     swords = {w.lower() for w in re.findall(r"[\w-]+", sentence)}
     for line in lines[:3]:
         words = re.findall(r"[\w-]+", line)
-        novel = [w.lower() not in qwords and w.lower() not in _FUNCTION for w in words]
+        novel = [w.lower() not in qwords and w.lower() not in FUNCTION_WORDS for w in words]
         if line.lower() in sentence.lower() and any(novel):
             return line.lstrip("-*+ ")  # the model copied what it judged the answer, however long
         runs: list[list[str]] = [[]]

@@ -38,6 +38,8 @@ async def test_actions_mode_finds_a_needle_in_20k_tokens(llm, dw) -> None:  # ty
 
 
 async def test_actions_mode_aggregates_records(llm, dw) -> None:  # type: ignore[no-untyped-def]
+    """Counting is computed by the plan, not read by the model: this checks the plan chosen for a real
+    question, and that the model is not asked (its answer could only be worse)."""
     recs = {
         i * 4: f"Record #{i:05d} | user: u{i} | label: {'refund' if i % 5 == 0 else 'billing'} | note: ok"
         for i in range(50)
