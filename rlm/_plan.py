@@ -301,8 +301,10 @@ def frame_op(question: str) -> str | None:
     m = re.match(r"\s*(?:\w+\s+)?(?:which|what)\s+([\w-]+)", a, re.I)
     if m and level_of(m.group(1)):
         return "enclosing"
-    if re.match(r"\s*(?:who|whom|whose|when)\b", a, re.I):
-        return "extract"
+    if re.match(r"\s*(?:who|whom|whose|when)\b|\s*what\s+(?:is|are|was|were)\s+the\b", a, re.I):
+        return "extract"  # a person, a date, or "what is the <attribute> of X": a value
+    if re.match(r"\s*where\b", a, re.I):
+        return "locate"
     return None
 
 
@@ -346,13 +348,14 @@ def fields_present(tree: Any) -> set[str]:
 
 
 def fill_plan(question: str, tree: Any, embedding_model: str) -> tuple[Plan, dict[str, Any]]:
-    """A plan from the worked examples (op) and the tree (terms, levels, field); with what decided it."""
-    op, near = choose_op(question, embedding_model)
+    """A plan: the op from interrogative syntax where it fixes one, else from the nearest worked examples
+    (MiniLM, loaded only then); terms, levels and field from the tree. Returns what decided it too."""
     framed = frame_op(question)
-    why: dict[str, Any] = {"shape": shape(question), "nearest_examples": near, "exemplar_op": op}
     if framed:
-        why["frame_op"] = framed
-    return _complete(framed or op, question, tree, "frame" if framed else "exemplars"), why
+        return _complete(framed, question, tree, "frame"), {"frame_op": framed}
+    op, near = choose_op(question, embedding_model)
+    why = {"shape": shape(question), "nearest_examples": near, "exemplar_op": op}
+    return _complete(op, question, tree, "exemplars"), why
 
 
 def _complete(op: str, question: str, tree: Any, source: str) -> Plan:
@@ -937,8 +940,9 @@ async def _read_value(e: Any, c: _Ctx, question: str, parent: int | None) -> Out
         n = c.units.nodes[ranked[0][1]]
         sentences = [c.tree.text[n.start : min(n.end, n.start + 500)]]
     sentences = sentences[:3]
-    ask = f"Question: {_asking(question)}\nAnswer in a few words copied from the text above."
-    replies = await e.llm_query_batched([f"{s}\n\n{ask}" for s in sentences], parent=parent, max_tokens=24)
+    # the question first, then the span: measured to make SmolLM2 reach the value within a short reply
+    prompts = [f"Question: {_asking(question)}\nText: {s}\nAnswer (copied from the text):" for s in sentences]
+    replies = await e.llm_query_batched(prompts, parent=parent, max_tokens=48)
     wants_number = bool(re.search(r"\b(number|how many|what year|count|amount)\b", question, re.I))
     masked_q = question
     for s, reply in zip(sentences, replies, strict=False):
