@@ -293,7 +293,8 @@ def _policy_context(size: int, rng: random.Random) -> _Context | None:
             return None
         return _Context(full, (), {"shape": "file", "part": "whole manual (without the appendices)"})
     lines = full.splitlines()
-    starts = [s.start for s in parse_policy(full) if s.depth <= 2] + [len(lines)]
+    heads = [s for s in parse_policy(full) if s.depth <= 2]
+    starts = [s.start for s in heads] + [len(lines)]
     sizes = [sum(len(x) + 1 for x in lines[a:b]) for a, b in itertools.pairwise(starts)]
     runs = []
     for i in range(len(sizes)):
@@ -305,7 +306,8 @@ def _policy_context(size: int, rng: random.Random) -> _Context | None:
             runs.append((i, j))
     if not runs:
         return None
-    i, j = rng.choice(runs)
+    whole = [(i, j) for i, j in runs if heads[i].depth == 1]  # start at a chapter when one can
+    i, j = rng.choice(whole or runs)
     text = "\n".join(lines[starts[i] : starts[j]]) + "\n"
     return _Context(text, (), {"shape": "file", "part": f"{lines[starts[i]]} … up to line {starts[j]}"})
 
