@@ -231,22 +231,45 @@ _EXTRACTED = frozenset({".html", ".htm", ".pdf"})
 log = logging.getLogger(__name__)
 
 
+# plain-text sources an RLM reads as they are (the tree parses Python into classes and defs); ingestion's
+# loaders cover documents, not code
+_SOURCE = (".py", ".pyi", ".c", ".h", ".js", ".ts", ".go", ".rs", ".java", ".sh", ".toml", ".cfg", ".ini",
+           ".yaml", ".yml", ".json", ".csv", ".tsv", ".log")  # fmt: skip
+
+
+def _read_source(path: Path, max_bytes: int) -> str:
+    try:
+        if path.stat().st_size > max_bytes:
+            raise InputError(f"{path}: over the {max_bytes / 1e6:.0f} MB limit")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+    if b"\x00" in data[:8192]:
+        raise InputError(f"{path}: binary")
+    return data.decode("utf-8", errors="replace")
+
+
 def _directory(root: Path, max_bytes: int) -> list[Document]:
     docs: list[Document] = []
     real_root = root.resolve()
-    for path, reason in iter_files([root]):
+    wanted = [f"*{ext}" for ext in (*LOADERS, *_SOURCE)]
+    for path, reason in iter_files([root], include=wanted):
         if not reason and not path.resolve().is_relative_to(real_root):
             reason = "a link to outside the directory"  # the directory was the permission, not its links
         if reason:
             log.warning("skipped %s: %s", path, reason)
             continue
         try:
-            docs.append(Document(str(path.relative_to(root)), load_file(path, max_bytes).text))
+            name = str(path.relative_to(root))
+            if path.suffix.lower() in LOADERS:
+                docs.append(Document(name, load_file(path, max_bytes).text))
+            else:
+                docs.append(Document(name, _read_source(path, max_bytes)))
         except InputError as exc:
             log.warning("skipped %s", exc)
     if not docs:
         raise InputError(
-            f"No readable text files in {root} (looked for {', '.join(sorted(LOADERS))}); "
+            f"No readable text files in {root} (looked for {', '.join(sorted((*LOADERS, *_SOURCE)))}); "
             "pass a file or a directory of documents."
         )
     return docs

@@ -75,7 +75,9 @@ _LEVEL_WORDS: dict[str, tuple[str, ...]] = {
     ),
     "file": tuple(_words("file module document page script source file")),
     "class": tuple(_words("class type")),
-    "def": tuple(_words("function method def routine callable procedure")),
+    "method": tuple(_words("method")),
+    "function": tuple(_words("function routine callable procedure")),
+    "def": tuple(_words("def")),
     "entry": tuple(_words("entry item change bullet line note fix record row bug")),
     "message": tuple(_words("message email mail post")),
 }
@@ -86,10 +88,14 @@ _FIELD_WORDS: dict[str, tuple[str, ...]] = {
     ),
     "credit": tuple(_words("credited credit thanks thanked contributed contributor patch reported reporter")),
     "author": tuple(_words("uploaded uploader upload author wrote written maintainer signed sent who")),
+    "bases": tuple(_words("inherit inherits inherited derive derives derived subclass subclasses base")),
+    "default": tuple(_words("default defaults")),
     "date": tuple(_words("when date day dated")),
     "email": tuple(_words("email e-mail address")),
     "urgency": tuple(_words("urgency priority")),
 }
+# identifiers kept whole: anything with a digit or inner punctuation, and code names (snake_case, CamelCase)
+_CODE_NAME = re.compile(r"_*[A-Za-z0-9]*_\w*|[A-Za-z][a-z0-9]*[A-Z]\w*")
 _IDENT = re.compile(r"[#@]?\w+(?:[-./:+~]\w+)+|#\d+|\b\w*\d\w*\b")
 _WORD = re.compile(r"[#@]?\w+(?:[-./:+~]\w+)*")
 _QUOTED = re.compile(r"'([^']{1,80})'|\"([^\"]{1,80})\"|`([^`]{1,80})`")
@@ -153,9 +159,13 @@ class _Units:
 
 
 def _term_rx(term: str) -> re.Pattern[str]:
+    """A whole term: an identifier ("4.9", "2.1-3") does not match inside a longer one ("4.9.3")."""
     term = term.removeprefix("=")
-    lead = r"(?<![\w])" if term[:1].isalnum() or term[:1] == "_" else ""
-    tail = r"(?![\w])" if term[-1:].isalnum() or term[-1:] == "_" else ""
+    ident = bool(re.search(r"\d|\w[-./+~:]\w", term))
+    lead = (r"(?<![\w.+~:-])" if ident else r"(?<![\w])") if term[:1].isalnum() or term[:1] == "_" else ""
+    tail = (
+        (r"(?![\w]|[.+~:-]\w)" if ident else r"(?![\w])") if term[-1:].isalnum() or term[-1:] == "_" else ""
+    )
     return re.compile(lead + re.escape(term).replace(r"\ ", r"\s+") + tail)
 
 
@@ -221,8 +231,10 @@ def key_terms(question: str, tree: Any) -> list[tuple[str, float, bool]]:
         t = m.group(0).strip(".:/-")
         if not t or t.lower() in out:
             continue
-        ident = bool(_IDENT.fullmatch(t))
-        if not ident and (len(t) < 3 or t.lower() in _FUNCTION or level_of(t) or _field_word(t)):
+        ident = bool(_IDENT.fullmatch(t) or _CODE_NAME.fullmatch(t))
+        if not ident and (
+            len(t) < 3 or t.lower() in _FUNCTION or t.lower() in _REQUEST or level_of(t) or _field_word(t)
+        ):
             continue
         idf = u.idf(t)
         if not ident and 0 < idf < 0.5:
@@ -230,6 +242,10 @@ def key_terms(question: str, tree: Any) -> list[tuple[str, float, bool]]:
         out[t.lower()] = (t, idf, ident)
     terms = sorted(out.values(), key=lambda x: (not x[2], -x[1]))
     return terms
+
+
+# verbs that make a request of the reader rather than name what it is about
+_REQUEST = frozenset(_words("find count list name give tell show identify state"))
 
 
 def _field_word(w: str) -> str | None:
@@ -301,7 +317,15 @@ def frame_op(question: str) -> str | None:
     m = re.match(r"\s*(?:\w+\s+)?(?:which|what)\s+([\w-]+)", a, re.I)
     if m and level_of(m.group(1)):
         return "enclosing"
-    if re.match(r"\s*(?:who|whom|whose|when)\b|\s*what\s+(?:is|are|was|were)\s+the\b", a, re.I):
+    m = re.match(
+        r"\s*(?:find|name|give|identify|tell me)\s+the\s+(?:[\w.-]+\s+)?([\w-]+)\s+"
+        r"(?:that|which|whose|where|in which)\b",
+        a,
+        re.I,
+    )
+    if m and level_of(m.group(1)):
+        return "enclosing"
+    if re.match(r"\s*(?:who|whom|whose|when)\b|\s*what(?:'s|\s+(?:is|are|was|were))\s+the\b", a, re.I):
         return "extract"  # a person, a date, or "what is the <attribute> of X": a value
     if re.match(r"\s*where\b", a, re.I):
         return "locate"
@@ -315,6 +339,19 @@ def _levels_in(question: str) -> list[tuple[int, str]]:
         if lv:
             out.append((m.start(), lv))
     return out
+
+
+def _asked_levels(question: str) -> list[str]:
+    """The kinds of node a "which/what ..." asks for: a level word within three words after the
+    interrogative ("which debianutils version"); the other level words describe the target ("bug 123")."""
+    asked = []
+    rx = r"\b(?:which|what|find the|name the|identify the)\s+((?:[\w.+-]+\s*){1,3})"
+    for m in re.finditer(rx, _asking(question), re.I):
+        for w in m.group(1).split():
+            if lv := level_of(w):
+                asked.append(lv)
+                break
+    return asked
 
 
 def _field_in(question: str, fields_present: set[str]) -> str | None:
@@ -373,11 +410,18 @@ def _complete(op: str, question: str, tree: Any, source: str) -> Plan:
     answer_levels = [lv for _, lv in levels if lv != counted or op not in ("argmax", "argmin")]
     if op in ("argmax", "argmin") and levels:
         answer_levels = [levels[0][1]]
+    if op in ("locate", "enclosing") and _asked_levels(question):
+        answer_levels = _asked_levels(question)
     seen: list[str] = []
     for lv in answer_levels:
         if lv not in seen:
             seen.append(lv)
-    fld = _field_in(question, fields_present(tree)) if op == "extract" else None
+    present = fields_present(tree) | ({"default"} if "params" in fields_present(tree) else set())
+    fld = _field_in(question, present) if op in ("extract", "enclosing", "locate", "summarise") else None
+    if fld in ("bases", "default") and op != "extract":
+        op = "extract"  # "which class does X inherit from" asks for a field of X, not for X's container
+    elif op != "extract":
+        fld = None
     if op == "extract" and not fld and seen and re.match(r"(?:\w+ )?(?:which|what)\s+\w+", asking, re.I):
         # "which <part> ..." asks for a node, not a value inside one
         first = re.match(r"(?:\w+ )?(?:which|what)\s+([\w-]+)", asking, re.I)
@@ -471,6 +515,10 @@ def _matches_level(n: Any, level: str) -> bool:
         return n.kind == "file"
     if level == "def":
         return n.kind == "def"
+    if level == "method":
+        return n.kind == "def" and n.parent is not None and n.parent.kind == "class"
+    if level == "function":
+        return n.kind == "def" and (n.parent is None or n.parent.kind != "class")
     if level == "class":
         return n.kind == "class"
     if level == "message":
@@ -531,16 +579,26 @@ def _norm(s: str) -> str:
 
 
 def _named_nodes(c: _Ctx, level: str | None) -> list[tuple[float, Any]]:
-    """Inner nodes whose title or fields hold the key terms (a scope: 'version 2.1-3', 'module json.x')."""
+    """Inner nodes whose name (title, short fields) holds the key terms: a scope such as "version 2.1-3"
+    or "module json.decoder". An identifier outweighs any number of words; the node's own name outweighs
+    its fields; a name written as the question writes it outweighs one that matches only case-folded."""
     out = []
     for n in _all_nodes(c.tree):
         if not n.children or n.kind == "root" or (level and not _matches_level(n, level)):
             continue
-        hay = _norm(" ".join([n.title, *n.fields.values()]))
+        title = n.title
+        stem = title.rsplit(".", 1)[0] if n.kind == "file" else title
+        short = " ".join(v for k, v in n.fields.items() if k != "doc" and len(v) < 120)
         s = 0.0
         for t, idf, ident in c.terms:
-            if _term_rx(_norm(t)).search(hay):
-                s += (3 if ident else 1) * max(idf, 0.5)
+            plain = t.removeprefix("=")
+            weight = (10.0 + idf) if ident else max(idf, 0.5)
+            rx = _term_rx(_norm(plain))
+            if rx.search(_norm(title)) or rx.search(_norm(stem)):
+                exact = re.search(rf"(?<![\w]){re.escape(plain)}(?![\w])", title + " " + stem)
+                s += weight * (2.5 if exact else 2.0)
+            elif rx.search(_norm(short)):
+                s += weight
         if s > 0:
             out.append((s, n))
     out.sort(key=lambda x: -x[0])
@@ -905,6 +963,8 @@ async def _extract(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcom
         if named and (not ranked or named[0][0] >= ranked[0][0]):
             start_nodes.append(named[0][1])
         start_nodes += [c.units.nodes[i] for _, i in ranked]
+        if fld == "default":
+            return _default_of(c, [n for _, n in named] + start_nodes)
         for n in start_nodes:
             for a in [n, *_ancestors(n)]:
                 v = a.fields.get(fld) if hasattr(a, "fields") else None
@@ -914,6 +974,54 @@ async def _extract(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcom
                     )
         c.tried.append(f"no {fld} field on the located nodes")
     return await _read_value(e, c, question, parent)
+
+
+def _signature_defaults(text: str) -> dict[str, str]:
+    """Parameter -> default, from a ``def`` header as written (the source, parsed, not guessed)."""
+    import ast
+
+    header = re.match(r"\s*(?:async\s+)?def\s.*?\)\s*(?:->[^:]*)?:", text, re.S)
+    if not header:
+        return {}
+    try:
+        fn = ast.parse(header.group(0).strip() + "\n    pass").body[0]
+    except SyntaxError:
+        return {}
+    if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return {}
+    a = fn.args
+    positional = [*a.posonlyargs, *a.args]
+    out = {
+        p.arg: ast.unparse(d)
+        for p, d in zip(positional[len(positional) - len(a.defaults) :], a.defaults, strict=True)
+    }
+    out.update(
+        {p.arg: ast.unparse(d) for p, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None}
+    )
+    return out
+
+
+def _default_of(c: _Ctx, nodes: list[Any]) -> Outcome:
+    """The default value of a named parameter, read from the signature of the function the terms name."""
+    names = {t.removeprefix("=").lower() for t, _, _ in c.terms}
+    for n in nodes:
+        if n.kind != "def":
+            continue
+        defaults = _signature_defaults(c.tree.text[n.start : min(n.end, n.start + 2000)])
+        for name, value in defaults.items():
+            if name.lower() in names:
+                return Outcome(
+                    "answered",
+                    value,
+                    [_evidence(c.tree, n)],
+                    f"default of {name!r} in the signature of {n.title!r}",
+                )
+    return Outcome(
+        "uncertain",
+        "No signature found with a default for that parameter.",
+        [_evidence(c.tree, n) for n in nodes[:2]],
+        "read the signatures of the named functions",
+    )
 
 
 _SENT = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=[ \t]*(?:[#>*+-]|\d+[.)])\s)")
