@@ -73,7 +73,7 @@ _LEVEL_WORDS: dict[str, tuple[str, ...]] = {
             "appendix"
         )
     ),
-    "file": tuple(_words("file module document page script source file")),
+    "file": tuple(_words("file module document page script package")),
     "class": tuple(_words("class type")),
     "method": tuple(_words("method")),
     "function": tuple(_words("function routine callable procedure")),
@@ -87,21 +87,24 @@ _FIELD_WORDS: dict[str, tuple[str, ...]] = {
         _words("credited credit thanks thanked contributed contributor patch reported reporter")
     ),
     "credit": tuple(_words("credited credit thanks thanked contributed contributor patch reported reporter")),
-    "author": tuple(_words("uploaded uploader upload author wrote written maintainer signed sent who")),
+    "author": tuple(_words("uploaded uploader author wrote written maintainer signed sent who")),
     "bases": tuple(_words("inherit inherits inherited derive derives derived subclass subclasses base")),
-    "default": tuple(_words("default defaults")),
+    "default": tuple(_words("default defaults pass omit omitted")),
     "date": tuple(_words("when date day dated")),
     "email": tuple(_words("email e-mail address")),
     "urgency": tuple(_words("urgency priority")),
 }
 # identifiers kept whole: anything with a digit or inner punctuation, and code names (snake_case, CamelCase)
 _CODE_NAME = re.compile(r"_*[A-Za-z0-9]*_\w*|[A-Za-z][a-z0-9]*[A-Z]\w*")
-_IDENT = re.compile(r"[#@]?\w+(?:[-./:+~]\w+)+|#\d+|\b\w*\d\w*\b")
-_WORD = re.compile(r"[#@]?\w+(?:[-./:+~]\w+)*")
+_IDENT = re.compile(r"[#@]?\w+(?:[-./:+~]+\w+)+|#\d+|\b\w*\d\w*\b")
+_WORD = re.compile(r"[#@]?\w+(?:[-./:+~]+\w+)*")
 _QUOTED = re.compile(r"'([^']{1,80})'|\"([^\"]{1,80})\"|`([^`]{1,80})`")
 
 
 def _plural(w: str) -> str:
+    w = w.removesuffix("'s").removesuffix("\u2019s")
+    if len(w) > 4 and re.search(r"(?:ss|x|ch|sh)es$", w):
+        return w[:-2]
     return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
 
 
@@ -162,9 +165,15 @@ def _term_rx(term: str) -> re.Pattern[str]:
     """A whole term: an identifier ("4.9", "2.1-3") does not match inside a longer one ("4.9.3")."""
     term = term.removeprefix("=")
     ident = bool(re.search(r"\d|\w[-./+~:]\w", term))
-    lead = (r"(?<![\w.+~:-])" if ident else r"(?<![\w])") if term[:1].isalnum() or term[:1] == "_" else ""
+    # not inside a longer version: "4.9" is not in "4.9.3", nor "1.12" in "2.1.12"; "llvm-15" is in
+    # "llvm-15/changelog"
+    lead = (
+        (r"(?<![\w])(?<!\d[.+~:-])" if ident else r"(?<![\w])")
+        if term[:1].isalnum() or term[:1] == "_"
+        else ""
+    )
     tail = (
-        (r"(?![\w]|[.+~:-]\w)" if ident else r"(?![\w])") if term[-1:].isalnum() or term[-1:] == "_" else ""
+        (r"(?![\w]|[.+~:-]\d)" if ident else r"(?![\w])") if term[-1:].isalnum() or term[-1:] == "_" else ""
     )
     return re.compile(lead + re.escape(term).replace(r"\ ", r"\s+") + tail)
 
@@ -297,7 +306,7 @@ def choose_op(
     return op, [(EXEMPLARS[i][0], EXEMPLARS[i][1], round(float(sims[i]), 3)) for i in top]
 
 
-_MOST = re.compile(r"\b(?:most|largest|greatest|highest|biggest|longest)\b", re.I)
+_MOST = re.compile(r"\b(?:most|largest|greatest|highest|biggest|longest)\b|\bmore\b.{1,40}\bthan any\b", re.I)
 _FEWEST = re.compile(r"\b(?:fewest|least|smallest|lowest|shortest)\b", re.I)
 
 
@@ -307,16 +316,19 @@ def frame_op(question: str) -> str | None:
     "when" a named value. These are the grammar of questions in any domain; everything else is left to
     the worked examples."""
     a = _asking(question)
-    wh = re.search(r"\b(?:which|what)\b", a, re.I)
-    if wh and _MOST.search(a):
-        return "argmax"
-    if wh and _FEWEST.search(a):
-        return "argmin"
-    if re.search(r"\bhow many\b|^\s*(?:count|what is the (?:total )?number of)\b", a, re.I):
+    if re.search(r"\bhow many\b|^\s*count\b|\bwhat(?:'s|\s+is)\s+the\s+(?:total\s+)?number\s+of\b", a, re.I):
         return "count"
-    m = re.match(r"\s*(?:\w+\s+)?(?:which|what)\s+([\w-]+)", a, re.I)
-    if m and level_of(m.group(1)):
+    if _MOST.search(a):
+        return "argmax"
+    if _FEWEST.search(a):
+        return "argmin"
+    m = re.match(r"\s*(?:\w+\s+)?(?:which|what)\s+([\w-]+)", a, re.I) or re.search(
+        r"[,;:\u2014\u2013]\s*(?:\w+\s+)?(?:which|what)\s+([\w-]+)", a, re.I
+    )
+    if (m and level_of(m.group(1))) or _asked_levels(a):
         return "enclosing"
+    if m and not re.fullmatch(r"do|does|did|one|ones|of|kind|sort|type", m.group(1), re.I):
+        return "extract"  # "which urgency", "what value": a named value, not a part of the text
     m = re.match(
         r"\s*(?:find|name|give|identify|tell me)\s+the\s+(?:[\w.-]+\s+)?([\w-]+)\s+"
         r"(?:that|which|whose|where|in which)\b",
@@ -325,6 +337,8 @@ def frame_op(question: str) -> str | None:
     )
     if m and level_of(m.group(1)):
         return "enclosing"
+    if re.match(r"\s*(?:tell me|give|state|find)\s+the\s+\w+", a, re.I):
+        return "extract"
     if re.match(r"\s*(?:who|whom|whose|when)\b|\s*what(?:'s|\s+(?:is|are|was|were))\s+the\b", a, re.I):
         return "extract"  # a person, a date, or "what is the <attribute> of X": a value
     if re.match(r"\s*where\b", a, re.I):
@@ -345,9 +359,11 @@ def _asked_levels(question: str) -> list[str]:
     """The kinds of node a "which/what ..." asks for: a level word within three words after the
     interrogative ("which debianutils version"); the other level words describe the target ("bug 123")."""
     asked = []
-    rx = r"\b(?:which|what|find the|name the|identify the)\s+((?:[\w.+-]+\s*){1,3})"
+    rx = r"\b(?:which|what|find the|name the|identify the)\s+(?=((?:[\w.+-]+\s*){1,3}))"
     for m in re.finditer(rx, _asking(question), re.I):
         for w in m.group(1).split():
+            if _field_word(w):
+                break  # "what date was version X ...": a value is asked, the version names the target
             if lv := level_of(w):
                 asked.append(lv)
                 break
@@ -359,6 +375,10 @@ def _field_in(question: str, fields_present: set[str]) -> str | None:
     words = [w.lower() for w in re.findall(r"[A-Za-z][\w-]*", _asking(question))]
     if words[:1] == ["when"] and "date" in fields_present:
         return "date"  # the interrogative fixes the kind of value; "uploaded" only says which date
+    for m in re.finditer(r"\b(?:which|what|the)\s+([a-z][\w-]*)", _asking(question).lower()):
+        named = _field_word(m.group(1))
+        if named in fields_present and m.group(1) != "who":
+            return named  # "what date ... signed", "the urgency level of ... upload": the noun asked for
     best: tuple[int, str] | None = None
     for f, cues in _FIELD_WORDS.items():
         if f not in fields_present:
@@ -401,15 +421,22 @@ def _complete(op: str, question: str, tree: Any, source: str) -> Plan:
     asking = _asking(question)
     counted = None
     if op in ("count", "argmax", "argmin", "compare"):
-        cue = re.search(r"\bhow many\b|\bnumber of\b|\bcount\b|\bmost\b|\bfewest\b|\bleast\b", asking, re.I)
+        cue = re.search(
+            r"\bhow many\b|\bnumber of\b|\bcount\b|\bmost\b|\bmore\b|\bfewest\b|\bleast\b", asking, re.I
+        )
         after = [lv for pos, lv in levels if cue and pos > cue.start()]
         if op == "count":
             counted = after[0] if after else (levels[0][1] if levels else "entry")
+            top = re.search(
+                r"\btop[- ]level\b|\bmodule[- ]level\b|\boutside (?:any |of )?class", asking, re.I
+            )
+            if counted == "def" and top:
+                counted = "function"
         else:
             counted = after[0] if after else "entry"
     answer_levels = [lv for _, lv in levels if lv != counted or op not in ("argmax", "argmin")]
     if op in ("argmax", "argmin") and levels:
-        answer_levels = [levels[0][1]]
+        answer_levels = (_asked_levels(question) or [levels[0][1]])[:1]
     if op in ("locate", "enclosing") and _asked_levels(question):
         answer_levels = _asked_levels(question)
     seen: list[str] = []
@@ -495,6 +522,7 @@ class _Ctx:
     plan: Plan
     terms: list[tuple[str, float, bool]]
     tried: list[str] = field(default_factory=list)
+    question: str = ""
 
 
 def _ancestors(n: Any) -> list[Any]:
@@ -560,6 +588,11 @@ def _best_units(c: _Ctx, limit: int = 5) -> list[tuple[float, int]]:
         for i in c.units.hits(t):
             if not idents or i in scores:
                 scores[i] = scores.get(i, 0.0) + idf
+    for i in list(scores):  # the part named by the term (its definition) before the parts that mention it
+        title = getattr(c.units.nodes[i], "title", "")
+        for t in idents:
+            if title and _term_rx(t.lower()).search(title.lower()):
+                scores[i] += 2 * c.units.idf(t)
     ranked = sorted(((s, i) for i, s in scores.items()), key=lambda x: (-x[0], x[1]))
     return ranked[:limit]
 
@@ -605,6 +638,18 @@ def _named_nodes(c: _Ctx, level: str | None) -> list[tuple[float, Any]]:
     return out
 
 
+def _outermost(named: list[tuple[float, Any]]) -> list[tuple[float, Any]]:
+    """Tied named nodes where one holds all the others ("llvm-15/changelog" and its "llvm-15 (1.2-3)"
+    blocks) are one scope: the holder."""
+    if len(named) < 2 or named[1][0] != named[0][0]:
+        return named
+    tied = [n for sc, n in named if sc == named[0][0]]
+    for cand in tied:
+        if all(o is cand or cand in _ancestors(o) for o in tied):
+            return [(named[0][0] + 1e-6, cand)] + [x for x in named if x[1] is not cand]
+    return named
+
+
 def _nodes_of(root: Any, level: str) -> list[Any]:
     return [n for n in _all_nodes_from(root) if n is not root and _matches_level(n, level)]
 
@@ -623,8 +668,14 @@ def _leaves(n: Any) -> list[Any]:
 
 
 def _count_under(n: Any, level: str | None) -> int:
+    """Entries are the items a part lists (a sub-item belongs to its item); other kinds are nodes."""
     if level in (None, "entry"):
-        return sum(1 for x in _leaves(n) if x.kind in _LEAF_KINDS or x.kind == "def")
+        items = sum(
+            1
+            for x in _all_nodes_from(n)
+            if x is not n and x.kind in _LEAF_KINDS and not (x.parent and x.parent.kind in _LEAF_KINDS)
+        )
+        return items or sum(1 for x in _leaves(n))  # a class lists its defs
     return len(_nodes_of(n, level))
 
 
@@ -639,6 +690,13 @@ def _evidence(tree: Any, n: Any, chars: int = 300) -> dict[str, Any]:
 
 def _nothing(c: _Ctx) -> Outcome:
     names = " or ".join(repr(t.lstrip("=")) for t, _, _ in c.terms[:4])
+    if any(c.units.present(t) for t, _, _ in c.terms):
+        return Outcome(
+            "uncertain",
+            f"{names} occur only outside the parts I can read as entries.",
+            [],
+            "scored every part; the terms are in headings or between parts",
+        )
     return Outcome(
         "not_found",
         f"No part of the text mentions {names}.",
@@ -666,6 +724,7 @@ async def execute_plan(e: Any, plan: Plan, tree: Any, question: str, parent: int
         units_of(tree),
         plan,
         [t for t in key_terms(question, tree) if t[0] in plan.terms] or key_terms(question, tree),
+        question=question,
     )
     e.trajectory.step(
         "terms",
@@ -699,6 +758,17 @@ async def _locate(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome
             "no key term of the question occurs in the text",
         )
     ranked = _best_units(c)
+    named = _named_nodes(c, None)
+    titled = [n for sc, n in named if sc >= 20]  # an identifier in the node's own name
+    if titled and (not ranked or not _titled_unit(c, ranked[0][1])):
+        # the thing asked about is a part with that name (a def with nested defs, a release heading)
+        node = titled[0]
+        ev = [_evidence(c.tree, node)]
+        labels = [_label(a, lv) for lv in c.plan.levels if (a := _enclosing_above(node, lv)) is not None]
+        if labels:
+            return Outcome(
+                "answered", " / ".join(labels), ev, "the part named by the key term; its enclosing"
+            )
     if not ranked:
         return _nothing(c)
     best_score, best = ranked[0]
@@ -718,8 +788,8 @@ async def _locate(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome
         )
     if not c.plan.levels:
         path = c.tree.path(node) if getattr(node, "id", "") else []
-        if not path:
-            return Outcome("uncertain", "The match is in text without headings.", ev, "no enclosing heading")
+        if not path:  # prose without headings: "where" asks for what the sentence says
+            return await _read_value(e, c, question, parent)
         return Outcome("answered", " > ".join(path), ev, "located by rare terms; path of enclosing headings")
     labels, taken = [], set()
     for lv in c.plan.levels:
@@ -737,6 +807,18 @@ async def _locate(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome
             f"no enclosing node of kind {kinds}",
         )
     return Outcome("answered", " / ".join(labels), ev, f"located by rare terms; enclosing {c.plan.levels}")
+
+
+def _titled_unit(c: _Ctx, i: int) -> bool:
+    title = getattr(c.units.nodes[i], "title", "").lower()
+    return any(ident and _term_rx(t.lower()).search(title) for t, _, ident in c.terms)
+
+
+def _enclosing_above(n: Any, level: str) -> Any | None:
+    """The enclosing node of a kind, the node itself excluded unless nothing above it is of that kind."""
+    return next((a for a in _ancestors(n) if _matches_level(a, level)), None) or (
+        n if _matches_level(n, level) else None
+    )
 
 
 def _coverage(c: _Ctx, best: int) -> Outcome | None:
@@ -790,6 +872,8 @@ async def _count(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
         return miss
     counted = c.plan.counted or "entry"
     named = _named_nodes(c, None)
+    if named and not any(_matches_level(n, counted) for _, n in named[:2]):
+        named = _outermost(named)
     if named:
         ties = [n for s, n in named if s == named[0][0]]
         same = [n for n in ties if _matches_level(n, counted)]
@@ -862,10 +946,15 @@ async def _extreme(e: Any, c: _Ctx, question: str, parent: int | None, most: boo
     level = c.plan.levels[0] if c.plan.levels else None
     counted = c.plan.counted or "entry"
     scope = c.tree.root
-    named = _named_nodes(c, None) if c.terms else []
+    named = _outermost(_named_nodes(c, None)) if c.terms else []
     if named and not (len(named) > 1 and named[1][0] == named[0][0]):
         scope = named[0][1]  # one node named by the terms: the maximum is taken inside it
     cands = _nodes_of(scope, level) if level else [n for n, _ in c.tree.children(scope.id)]
+    if level and named:
+        # "which version of X": the parts of that kind the terms name, when several are named
+        top = [n for sc, n in _named_nodes(c, level) if sc >= named[0][0] - 1e-6 or sc >= 20]
+        if len(top) >= 2:
+            cands = top
     if not cands and scope is not c.tree.root:
         scope = c.tree.root
         cands = _nodes_of(scope, level) if level else [n for n, _ in c.tree.children(scope.id)]
@@ -1003,7 +1092,7 @@ def _signature_defaults(text: str) -> dict[str, str]:
 
 def _default_of(c: _Ctx, nodes: list[Any]) -> Outcome:
     """The default value of a named parameter, read from the signature of the function the terms name."""
-    names = {t.removeprefix("=").lower() for t, _, _ in c.terms}
+    names = {w.lower() for w in re.findall(r"\w+", c.question)}
     for n in nodes:
         if n.kind != "def":
             continue
