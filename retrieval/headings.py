@@ -28,9 +28,13 @@ class Heading:
     style: str  # "atx", "setext", "rst", "numbered", "keyword", "release", "debian"
     key: str  # what identifies the style for nesting ("atx3", "rst=^", "num2", "kw:chapter", ...)
     depth: int = 1
-    fields: dict[str, str] = field(
-        default_factory=dict, compare=False
-    )  # a Debian block's package, version, ...
+    # a Debian block's package, version, distribution, urgency; a release heading's version
+    fields: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def release(self) -> bool:
+        """A heading that names a release (a NEWS / changelog version), whatever its markup."""
+        return "version" in self.fields
 
 
 _ATX = re.compile(r"(#{1,6})(?:[ \t]+(.*?))?[ \t]*#*[ \t]*")
@@ -151,14 +155,7 @@ def find_headings(text: str) -> list[Heading]:
             i += 1
             continue
         stripped = line.strip()
-        if (
-            len(stripped) <= 80
-            and not stripped.endswith(".")
-            and (
-                _RELEASE_BARE.fullmatch(stripped)
-                or (_RELEASE_KW.fullmatch(stripped) and _title_like(stripped, 10))
-            )
-        ):
+        if _release_version(stripped):
             found.append((i, i, stripped, "release", "release"))
             i += 1
             continue
@@ -197,10 +194,24 @@ def find_headings(text: str) -> list[Heading]:
             continue
         i += 1
     depths = _nest([key for *_, key in found])
-    return [
-        Heading(offsets[a], min(offsets[b + 1], len(text)), title, style, key, d, debian.get(j, {}))
-        for j, ((a, b, title, style, key), d) in enumerate(zip(found, depths, strict=True))
-    ]
+    out = []
+    for j, ((a, b, title, style, key), d) in enumerate(zip(found, depths, strict=True)):
+        fields = debian.get(j)
+        if fields is None:
+            version = _release_version(title)
+            fields = {"version": version} if version else {}
+        out.append(Heading(offsets[a], min(offsets[b + 1], len(text)), title, style, key, d, fields))
+    return out
+
+
+def _release_version(title: str) -> str | None:
+    """The version a release heading names (``v1.2.3``, ``What's New in Python 3.11.4?``), else None."""
+    if len(title) > 80 or title.endswith(".") or not any(c.isdigit() for c in title):
+        return None
+    if _RELEASE_BARE.fullmatch(title) or (_RELEASE_KW.fullmatch(title) and _title_like(title, 10)):
+        m = re.search(_VERSION, title)
+        return m.group(0).lstrip("vV") if m else None
+    return None
 
 
 def _ranked(key: str) -> tuple[str, int] | None:

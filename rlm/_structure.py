@@ -31,8 +31,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from deepwell.retrieval import find_headings
 from deepwell.retrieval.documents import compile_pattern
-from deepwell.retrieval.headings import find_headings
 from deepwell.rlm._formats import record_fields, table_rows
 
 from deepwell.core.errors import InputError
@@ -41,7 +41,6 @@ __all__ = ["LEAF_KINDS", "Match", "Node", "Tree", "build_tree", "entry_fields", 
 
 _PLURAL = {"entry": "entries", "class": "classes", "def": "defs"}
 LEAF_KINDS = frozenset({"entry", "item", "record"})
-_CHANGELOG_STYLES = frozenset({"debian", "release"})
 
 
 @dataclass(eq=False)
@@ -272,7 +271,7 @@ def _generic(text: str, a: int, b: int, base: int, parent: Node) -> None:
         node = holder.add(Node("", "section", h.title, 0, base + a + h.start, base + a + h.start))
         if h.fields:
             node.fields.update(h.fields)
-        is_log = h.style in _CHANGELOG_STYLES or bool(stack and stack[-1][2])
+        is_log = h.style == "debian" or h.release or bool(stack and stack[-1][2])
         stack.append((h.depth, node, is_log))
         prev_end = h.end
     _leaves(
@@ -408,7 +407,7 @@ _WHO = re.compile(r"[^.;:()\n]*[^.;:()\s]")
 _ISSUES = tuple(
     re.compile(p)
     for p in (
-        r"gh-\d+\b",
+        r"gh-(?:issue-)?\d+\b",
         r"GH-\d+\b",
         r"bpo-\d+\b",
         r"CVE-\d{4}-\d{3,}\b",
@@ -456,7 +455,11 @@ def entry_fields(raw: str) -> dict[str, str]:
     if credits:
         out["credit"] = "; ".join(c for _, c, _ in credits)
         out["credited"] = "; ".join(w for _, _, w in credits)
-    issues = list(dict.fromkeys(m.group(0).replace(" ", "") for _, m in _issue_matches(flat)))
+    issues = list(
+        dict.fromkeys(
+            m.group(0).replace(" ", "").replace("gh-issue-", "gh-") for _, m in _issue_matches(flat)
+        )
+    )
     if issues:
         out["issues"] = ", ".join(issues)
         cves = [i for i in issues if i.startswith("CVE-")]
