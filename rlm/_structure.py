@@ -343,7 +343,9 @@ def _leaves(text: str, a: int, b: int, base: int, parent: Node, changelog: bool)
         start, pos = pos, end + 1
         stripped = line.strip()
         if _FENCE.match(line):
-            fenced = not fenced
+            if not fenced and item is not None and blank and len(line) - len(line.lstrip()) <= item[2]:
+                close()  # a fence at the item's indent after a blank line ends the item
+            fenced, blank = not fenced, False
             if item is not None:
                 item[1] = end
             continue
