@@ -313,6 +313,16 @@ def _leaves(text: str, a: int, b: int, base: int, parent: Node, changelog: bool)
             raw = text[s:e]
             m = _BULLET.match(raw)
             first = (m.group("text") if m else raw).split("\n", 1)[0].strip()
+            nl = raw.find("\n")
+            if parent.fields.get("package") is None and nl > 0 and _is_label(first, raw[nl + 1 :], item[2]):
+                # "* Bug fixes" over a nested list labels a group, as a heading would; the Debian format
+                # defines each '*' line as one change, so there a line over sub-bullets stays one entry
+                group = holder.add(
+                    Node("", "section", first, 0, base + s, base + e, fields={"label": "list"})
+                )
+                _leaves(text, s + nl + 1, e, base, group, changelog)
+                item = None
+                return
             node = holder.add(Node("", kind, first[:200], 0, base + s, base + e, fields=entry_fields(raw)))
             if "contributor" in holder.fields and holder is not parent:
                 node.fields.setdefault("contributor", holder.fields["contributor"])
@@ -396,6 +406,16 @@ def _leaves(text: str, a: int, b: int, base: int, parent: Node, changelog: bool)
     flush_table()
     if holder is not parent:
         holder.end = max(holder.end, holder.children[-1].end if holder.children else holder.end)
+
+
+def _is_label(first: str, rest: str, indent: int) -> bool:
+    """A short, unpunctuated first line whose item holds only a nested list."""
+    if len(first.split()) > 5 or first[-1:] in ".:;,!?)`" or not rest.strip():
+        return False
+    lines = [ln for ln in rest.split("\n") if ln.strip()]
+    first_nested = lines[0]
+    lead = len(first_nested) - len(first_nested.lstrip())
+    return lead > indent and bool(_BULLET.match(first_nested))
 
 
 _RULE_LINE = re.compile(r"([-*_=+~#])\1{2,}|(?:[-*_] ){2,}[-*_]")

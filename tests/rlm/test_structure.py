@@ -450,3 +450,81 @@ def test_real_debian_changelog_matches_an_independent_count() -> None:
         got = [sum(1 for e in t.entries(b.id) if t.text.startswith("  * ", e.start)) for b in blocks]
         assert got == expected, path
         assert [b.fields.get("author") for b in blocks] == expected_authors[: len(blocks)], path
+
+
+GNU_CHANGELOG = """\
+2022-12-12  Dmitry V. Levin  <ldv@example.org>
+
+\tPrepare for 6.1 release.
+\t* NEWS: Update for 6.1 release.
+
+2022-12-11  Eugene Syromyatnikov  <evgsyr@example.org>
+
+\tstatx: decode new fields.
+\t* src/statx.h (struct_statx): Add stx_mnt_id,
+\tand stx_dio_offset_align fields.
+\t* src/statx.c: Print the new fields.
+"""
+
+GIT_LOG = """\
+commit afcae83a064843d71d47624bc162e121cc56c08b
+Author: Khaled Hosny <khaled@example.org>
+Date:   Fri Dec 16 23:14:57 2022 +0200
+
+    6.0.0
+
+ NEWS | 62 ++++++++++
+
+commit 27ff90d7b8c65017334f15f45b5552d4f6fdb128
+Author: Ann Lee <ann@example.org>
+Date:   Fri Dec 16 22:08:33 2022 +0200
+
+    [meson] Update freetype2 wrap
+
+    Use the one from WrapDB.
+"""
+
+GROUPED_NEWS = """\
+Noteworthy changes in release 6.1 (2022-12-12)
+==============================================
+
+* Improvements
+  * Enhanced decoding of terminal ioctl commands.
+  * Updated lists of ABS_*, BPF_*, and TLS_* constants
+    from Linux 6.1.
+
+* Bug fixes
+  * Fixed injection tests on ia64.
+
+CHANGES WITH 252:
+
+        * Something changed.
+"""
+
+
+def test_gnu_changelog_and_git_log_headers_are_sections_with_fields() -> None:
+    t = one(GNU_CHANGELOG, "ChangeLog")
+    heads = t.root.children
+    assert [(h.fields["date"], h.fields["author"], h.fields["email"]) for h in heads] == [
+        ("2022-12-12", "Dmitry V. Levin", "ldv@example.org"),
+        ("2022-12-11", "Eugene Syromyatnikov", "evgsyr@example.org"),
+    ]
+    assert [n for _, n in t.children("0")] == [1, 2]
+    assert t.locate("stx_dio_offset_align")[0].node.title == "src/statx.h (struct_statx): Add stx_mnt_id,"
+    g = one(GIT_LOG, "changelog")
+    assert [(c.title, c.fields["author"], c.fields["email"]) for c in g.root.children] == [
+        ("6.0.0", "Khaled Hosny", "khaled@example.org"),
+        ("[meson] Update freetype2 wrap", "Ann Lee", "ann@example.org"),
+    ]
+    assert g.root.children[1].fields["commit"].startswith("27ff90d7")
+    assert g.locate("WrapDB")[0].path == ["[meson] Update freetype2 wrap"]
+
+
+def test_a_short_label_over_a_nested_list_groups_it() -> None:
+    t = one(GROUPED_NEWS, "NEWS")
+    rel = t.root.children[0]
+    assert rel.fields["version"] == "6.1"
+    assert [(c.title, n) for c, n in t.children(rel.id)] == [("Improvements", 2), ("Bug fixes", 1)]
+    assert t.locate("from Linux 6.1")[0].path[-1] == "Improvements"
+    assert t.locate("from Linux 6.1")[0].node.kind == "entry"
+    assert t.root.children[1].fields["version"] == "252" and t.leaf_count(t.root.children[1]) == 1
