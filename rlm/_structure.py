@@ -239,12 +239,10 @@ def build_tree(documents: list[tuple[str, str]]) -> Tree:
 
 def _parse_document(name: str, text: str, base: int, parent: Node) -> None:
     if _looks_python(name, text):
-        try:
-            module = ast.parse(text)
-        except (SyntaxError, ValueError):
-            module = None
-        if module is not None:
-            _python(module, text, base, parent)
+        probe = Node("", "root", "", 0, base, base + len(text))
+        if _python(text, base, probe):
+            for c in probe.children:
+                parent.add(c)
             return
     if _MBOX_FROM.match(text) or len(_MBOX_FROM.findall(text[:200_000])) >= 2:
         _messages(text, base, parent)
@@ -520,46 +518,103 @@ def _looks_python(name: str, text: str) -> bool:
     return len(hints) >= 2 and sum(1 for h in hints if h.startswith(("def", "class", "async"))) >= 1
 
 
-def _python(module: ast.Module, text: str, base: int, parent: Node) -> None:
-    lines = [0]
-    for m in re.finditer("\n", text):
-        lines.append(m.end())
+# strings and comments, so that a "def" inside a docstring is not a definition; triple quotes first
+_PY_MASK = re.compile(
+    r'"""(?:\\.|[^\\])*?"""'
+    r"|'''(?:\\.|[^\\])*?'''"
+    r'|"(?:\\.|[^"\\\n])*"'
+    r"|'(?:\\.|[^'\\\n])*'"
+    r"|#[^\n]*",
+    re.S,
+)
+_PY_DEF = re.compile(r"(?:async[ \t]+)?(def|class)[ \t]+(\w+)")
+_DOCSTRING = re.compile(r"\s*[rRuU]?(\"\"\"|'''|\"|')((?:\\.|(?!\1).)*)", re.S)
 
-    def off(lineno: int, col: int) -> int:
-        return lines[lineno - 1] + col if lineno - 1 < len(lines) else len(text)
 
-    def visit(body: list[ast.stmt], holder: Node) -> None:
-        for st in body:
-            if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                first = st.decorator_list[0].lineno if st.decorator_list else st.lineno
-                s = off(first, 0)
-                e = off((st.end_lineno or st.lineno) + 1, 0) if st.end_lineno else s
-                e = min(e, len(text))
-                if isinstance(st, ast.ClassDef):
-                    node = holder.add(Node("", "class", st.name, 0, base + s, base + e))
-                    if st.bases:
-                        node.fields["bases"] = ", ".join(ast.unparse(x) for x in st.bases)
-                else:
-                    params = [x.arg for x in (*st.args.posonlyargs, *st.args.args, *st.args.kwonlyargs)]
-                    if st.args.vararg:
-                        params.append("*" + st.args.vararg.arg)
-                    if st.args.kwarg:
-                        params.append("**" + st.args.kwarg.arg)
-                    node = holder.add(
-                        Node("", "def", f"{st.name}({', '.join(params)})", 0, base + s, base + e)
-                    )
-                    node.fields["name"] = st.name
-                    node.fields["params"] = ", ".join(params)
-                    if isinstance(st, ast.AsyncFunctionDef):
-                        node.fields["async"] = "yes"
-                if st.decorator_list:
-                    node.fields["decorators"] = ", ".join(ast.unparse(d) for d in st.decorator_list)
-                doc = ast.get_docstring(st)
-                if doc:
-                    node.fields["doc"] = doc.strip().split("\n", 1)[0][:200]
-                visit(st.body, node)
+def _blank(m: re.Match[str]) -> str:
+    s = m.group(0)
+    return " " * len(s) if "\n" not in s else "\n".join(" " * len(p) for p in s.split("\n"))
 
-    visit(module.body, parent)
+
+def _python(text: str, base: int, parent: Node) -> bool:
+    """Python source as class → def, from one pass over its lines with strings and comments masked.
+
+    ``ast.parse`` of a whole module costs about a second per megabyte, too slow for a context of a
+    million tokens; statements are found by indentation here, and ``ast`` parses each ``def`` / ``class``
+    header for its parameters and bases. False when no definition is found.
+    """
+    masked = _PY_MASK.sub(_blank, text)
+    stack: list[tuple[int, Node]] = []  # (indent, node)
+    depth = 0  # open brackets: lines inside them continue a statement
+    decorators: list[tuple[int, str]] = []  # (offset, source) of '@' lines waiting for their def
+    pos = 0
+    found = False
+    for line in masked.split("\n"):
+        start, pos = pos, pos + len(line) + 1
+        body = line.lstrip()
+        if not body:
+            continue
+        if depth == 0:
+            indent = len(line) - len(body)
+            while stack and stack[-1][0] >= indent:
+                stack.pop()[1].end = base + (decorators[0][0] if decorators else start)
+            if body.startswith("@"):
+                decorators.append((start, text[start + indent : pos - 1].strip()))
+            elif m := _PY_DEF.match(body):
+                holder = stack[-1][1] if stack else parent
+                node = holder.add(_definition(text, masked, start + indent, m, decorators))
+                node.start = base + (decorators[0][0] if decorators else start)
+                node.end = base + len(text)
+                stack.append((indent, node))
+                decorators, found = [], True
+            else:
+                decorators = []
+        opened = line.count("(") + line.count("[") + line.count("{")
+        depth = max(0, depth + opened - line.count(")") - line.count("]") - line.count("}"))
+    return found
+
+
+def _definition(text: str, masked: str, at: int, m: re.Match[str], decorators: list[tuple[int, str]]) -> Node:
+    """A def or class node, its header parsed by ``ast`` (parameters, bases) and its docstring's line."""
+    kind, name = m.group(1), m.group(2)
+    depth, i = 0, at
+    while i < len(masked):  # the header ends at the ':' outside brackets
+        ch = masked[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == ":" and depth <= 0:
+            break
+        i += 1
+    node = Node("", "class" if kind == "class" else "def", name, 0, 0, 0)
+    try:
+        st: ast.stmt | None = ast.parse(text[at : i + 1] + " pass").body[0]
+    except (SyntaxError, ValueError, IndexError):
+        st = None
+    if isinstance(st, ast.ClassDef):
+        if st.bases:
+            node.fields["bases"] = ", ".join(ast.unparse(x) for x in st.bases)
+    elif isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        a = st.args
+        params = [x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
+        params += [f"*{a.vararg.arg}"] if a.vararg else []
+        params += [f"**{a.kwarg.arg}"] if a.kwarg else []
+        node.title = f"{name}({', '.join(params)})"
+        node.fields.update({"name": name, "params": ", ".join(params)})
+        if isinstance(st, ast.AsyncFunctionDef):
+            node.fields["async"] = "yes"
+    elif kind == "def":
+        node.title = f"{name}(...)"
+        node.fields["name"] = name
+    if decorators:
+        node.fields["decorators"] = ", ".join(d.lstrip("@") for _, d in decorators)
+    doc = _DOCSTRING.match(text, i + 1)
+    if doc:
+        first = next((ln.strip() for ln in doc.group(2).split("\n") if ln.strip()), "")
+        if first:
+            node.fields["doc"] = first[:200]
+    return node
 
 
 # ------------------------------------------------------------------------------------------- email

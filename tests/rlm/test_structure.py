@@ -528,3 +528,57 @@ def test_a_short_label_over_a_nested_list_groups_it() -> None:
     assert t.locate("from Linux 6.1")[0].path[-1] == "Improvements"
     assert t.locate("from Linux 6.1")[0].node.kind == "entry"
     assert t.root.children[1].fields["version"] == "252" and t.leaf_count(t.root.children[1]) == 1
+
+
+def _ast_definitions(text: str) -> list[tuple[tuple[str, ...], str, str]]:
+    """(enclosing names, kind, name) of every def/class, by walking ``ast`` (the independent parser)."""
+    import ast
+
+    out: list[tuple[tuple[str, ...], str, str]] = []
+
+    def visit(body: list[ast.stmt], path: tuple[str, ...]) -> None:
+        for st in body:
+            if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                out.append((path, "class" if isinstance(st, ast.ClassDef) else "def", st.name))
+                visit(st.body, (*path, st.name))
+                continue
+            for name in ("body", "orelse", "finalbody"):
+                visit([s for s in getattr(st, name, []) if isinstance(s, ast.stmt)], path)
+            for h in getattr(st, "handlers", []):
+                visit(h.body, path)
+            for c in getattr(st, "cases", []):
+                visit(c.body, path)
+
+    visit(ast.parse(text).body, ())
+    return out
+
+
+def _tree_definitions(t: Tree) -> list[tuple[tuple[str, ...], str, str]]:
+    out = []
+    for n in t.walk():
+        if n.kind in ("class", "def"):
+            names, p = [], n.parent
+            while p is not None and p.kind in ("class", "def"):
+                names.append(p.fields.get("name", p.title))
+                p = p.parent
+            out.append((tuple(reversed(names)), n.kind, n.fields.get("name", n.title)))
+    return out
+
+
+def test_python_outline_matches_ast_on_real_stdlib_modules() -> None:
+    lib = Path("/usr/lib/python3.11")
+    names = ["plistlib.py", "pydoc.py", "turtle.py", "socket.py", "_pydecimal.py", "typing.py"]
+    paths = [lib / n for n in names if (lib / n).exists()]
+    if not paths:
+        pytest.skip("no CPython standard library under /usr/lib/python3.11")
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        assert _tree_definitions(one(text, path.name)) == _ast_definitions(text), path
+
+
+def test_definitions_inside_strings_are_not_definitions() -> None:
+    src = (
+        'TEMPLATE = """\\\ndef fake():\n    pass\n"""\n\n\ndef real(x):\n    s = "class Nope:"  # def nope\n'
+    )
+    t = one(src, "m.py")
+    assert [(n.kind, n.title) for n in t.outline(3)] == [("def", "real(x)")]
