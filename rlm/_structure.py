@@ -240,7 +240,7 @@ def build_tree(documents: list[tuple[str, str]]) -> Tree:
 def _parse_document(name: str, text: str, base: int, parent: Node) -> None:
     if _looks_python(name, text):
         probe = Node("", "root", "", 0, base, base + len(text))
-        if _python(text, base, probe):
+        if _python(text, base, probe) or name.endswith((".py", ".pyi")):
             for c in probe.children:
                 parent.add(c)
             return
@@ -370,7 +370,8 @@ def _leaves(text: str, a: int, b: int, base: int, parent: Node, changelog: bool)
         if changelog and (t := _TRAILER.fullmatch(line)):
             close()
             flush_table()
-            parent.fields.update({k: v.strip() for k, v in t.groupdict().items()})
+            if "author" not in parent.fields:  # a block's own trailer comes first; later ones are history
+                parent.fields.update({k: v.strip() for k, v in t.groupdict().items()})
             if holder is not parent:
                 holder.end = base + start
             holder, blank = parent, False
@@ -425,14 +426,14 @@ _CREDIT_WORD = re.compile(
 _WHO = re.compile(r"[^.;:()\n]*[^.;:()\s]")
 # each with a literal prefix, so the scan over a long entry is a fast search rather than a regex per char
 _ISSUES = tuple(
-    re.compile(p)
-    for p in (
-        r"gh-(?:issue-)?\d+\b",
-        r"GH-\d+\b",
-        r"bpo-\d+\b",
-        r"CVE-\d{4}-\d{3,}\b",
-        r"#\d{2,}\b",
-        r"LP:[ \t]*#\d+",
+    (literal, re.compile(p))
+    for literal, p in (
+        ("gh-", r"gh-(?:issue-)?\d+\b"),
+        ("GH-", r"GH-\d+\b"),
+        ("bpo-", r"bpo-\d+\b"),
+        ("CVE-", r"CVE-\d{4}-\d{3,}\b"),
+        ("#", r"#\d{2,}\b"),
+        ("LP:", r"LP:[ \t]*#\d+"),
     )
 )
 _CLOSES = re.compile(r"loses:\s*((?:#?\d+[,\s]*)+)")  # after a C or c, checked where it is used
@@ -456,7 +457,8 @@ def _credits(flat: str) -> list[tuple[int, str, str]]:
 def _issue_matches(flat: str) -> list[tuple[int, re.Match[str]]]:
     found = (
         (m.start(), m)
-        for rx in _ISSUES
+        for literal, rx in _ISSUES
+        if literal in flat
         for m in rx.finditer(flat)
         if not (
             m.group(0)[0] == "#"
@@ -485,12 +487,16 @@ def entry_fields(raw: str) -> dict[str, str]:
         cves = [i for i in issues if i.startswith("CVE-")]
         if cves:
             out["cve"] = ", ".join(cves)
-    closes = [
-        f"#{n}"
-        for m in _CLOSES.finditer(flat)
-        if m.start() and flat[m.start() - 1] in "Cc"
-        for n in re.findall(r"\d+", m.group(1))
-    ]
+    closes = (
+        []
+        if "loses:" not in flat
+        else [
+            f"#{n}"
+            for m in _CLOSES.finditer(flat)
+            if m.start() and flat[m.start() - 1] in "Cc"
+            for n in re.findall(r"\d+", m.group(1))
+        ]
+    )
     if closes:
         out["closes"] = ", ".join(dict.fromkeys(closes))
     kv = 0
