@@ -191,3 +191,15 @@ def test_every_part_is_mapped_into_the_namespace(folder: str) -> None:
     conf = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert conf["package-dir"][f"deepwell.{folder}"] == folder
     assert f"deepwell.{folder}" in conf["packages"]
+
+
+@pytest.mark.parametrize("old", ["errors", "settings"])
+def test_old_import_paths_still_work_and_say_where_to_go(old: str) -> None:
+    import importlib
+    import sys
+
+    sys.modules.pop(f"deepwell.{old}", None)
+    with pytest.warns(DeprecationWarning, match="deepwell.core"):
+        mod = importlib.import_module(f"deepwell.{old}")
+    core = importlib.import_module(f"deepwell.core.{old}")
+    assert all(getattr(mod, n) is getattr(core, n) for n in core.__all__)
