@@ -182,8 +182,8 @@ class LlamaCppLLM:
                     }
                     for t in tools
                 ]
-            res = self._formatter(messages=list(messages), **kwargs)
-            prompt, stop, add_bos = res.prompt, [s for s in res.stop if s], not res.added_special
+            res = self._formatter(messages=list(messages), **kwargs)  # type: ignore[arg-type]  # our Message is the same TypedDict shape
+            prompt, stop, add_bos = res.prompt, [s for s in (res.stop or []) if s], not res.added_special
         else:  # a base model: a plain transcript
             prompt = "".join(f"{m['role'].capitalize()}: {m['content']}\n" for m in messages) + "Assistant:"
             stop, add_bos = ["\nUser:", "\nSystem:"], True
