@@ -14,6 +14,7 @@ so it is linear in the text; ``#`` lines inside fenced code are not headings.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 __all__ = ["Heading", "find_headings", "heading_paths"]
@@ -69,6 +70,7 @@ _DATED = re.compile(
 )
 _COMMIT = re.compile(r"commit ([0-9a-f]{7,40})(?: \(.*\))?[ \t]*")
 _GIT_HEADER = re.compile(r"([A-Z][A-Za-z]*):[ \t]+(.*)")
+_SYMBOL_BULLET = re.compile(r"[ \t]*[*+\-•][ \t]")
 _BULLET = re.compile(r"[ \t]*(?:[*+\-•]|\d{1,3}[.)])[ \t]")
 
 
@@ -109,11 +111,13 @@ def find_headings(text: str) -> list[Heading]:
         if not md and line.startswith("#") and (m := _ATX.fullmatch(line)) and m.group(2):
             md = True
 
-    numbered_tops = {
-        m.group("num").split(".")[0]
+    # (line, top number) of every "5.2 ..." line: "5. Title" is a heading when the next of them is a 5.x
+    multi = [
+        (i, m.group("num").split(".")[0])
         for i, line in enumerate(lines)
         if not code[i] and line[:1].isdigit() and (m := _NUMBERED.fullmatch(line))
-    }
+    ]
+    multi_lines = [i for i, _ in multi]
     found: list[tuple[int, int, str, str, str]] = []  # (first line, last line, title, style, key)
     fielded: dict[int, dict[str, str]] = {}  # fields of Debian, GNU ChangeLog, git headings
     last_top = -1
@@ -149,7 +153,7 @@ def find_headings(text: str) -> list[Heading]:
             and not line[0].isspace()
             and (rm := _RULE.fullmatch(nxt))
             and not _RULE.fullmatch(line)
-            and not _BULLET.match(line)
+            and not _SYMBOL_BULLET.match(line)
         ):
             rule = nxt.rstrip()
             ch = rule[0]
@@ -179,7 +183,9 @@ def find_headings(text: str) -> list[Heading]:
             # "5. Title" is a heading when a 5.x heading follows, or when it continues such a sequence
             if (
                 m
-                and (m.group("num") in numbered_tops or int(m.group("num")) - 1 == last_top)
+                and (
+                    _next_top(multi, multi_lines, i) == m.group("num") or int(m.group("num")) - 1 == last_top
+                )
                 and _title_like(m.group("title"))
             ):
                 last_top = int(m.group("num"))
@@ -259,6 +265,11 @@ def _release_version(title: str) -> str | None:
         m = re.search(_VERSION, title) or re.search(rf"(?<![\w.-]){_KW_VERSION}\b(?![-/]\d)", title)
         return m.group(0).lstrip("vV") if m else None
     return None
+
+
+def _next_top(multi: list[tuple[int, str]], multi_lines: list[int], i: int) -> str | None:
+    j = bisect_right(multi_lines, i)
+    return multi[j][1] if j < len(multi) else None
 
 
 def _underline(lines: list[str], i: int) -> bool:

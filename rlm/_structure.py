@@ -409,7 +409,8 @@ def _leaves(text: str, a: int, b: int, base: int, parent: Node, changelog: bool)
 
 def _is_label(first: str, rest: str, indent: int) -> bool:
     """A short, unpunctuated first line whose item holds only a nested list."""
-    if len(first.split()) > 5 or first[-1:] in ".:;,!?)`" or not rest.strip():
+    # a numbered entry over a nested list is a table of contents line, not a category
+    if len(first.split()) > 5 or first[-1:] in ".:;,!?)`" or first[:1].isdigit() or not rest.strip():
         return False
     lines = [ln for ln in rest.split("\n") if ln.strip()]
     first_nested = lines[0]

@@ -80,3 +80,20 @@ def test_paths_and_outline_use_the_same_rule() -> None:
         (2, "Setup", 6),
         (1, "Not a fence heading", 11),
     ]
+
+
+def test_a_manual_with_numbered_rst_titles_and_a_numbered_list_inside() -> None:
+    text = (
+        "Policy Manual\n*************\n\n* 1. About\n\n  * 1.1. Scope\n\n"
+        "1. About\n********\n\n1.1. Scope\n==========\n\nText.\n\n"
+        "2. Archive\n**********\n\n2.1. Guidelines\n===============\n\n"
+        "1. Free Redistribution\n\n   The license must not restrict anyone.\n\n"
+        "2. Source Code\n\n   Must include source.\n"
+    )
+    assert shape(text) == [
+        (1, "rst", "Policy Manual"),
+        (1, "rst", "1. About"),
+        (2, "rst", "1.1. Scope"),
+        (1, "rst", "2. Archive"),
+        (2, "rst", "2.1. Guidelines"),
+    ]
