@@ -3,14 +3,14 @@
 Real documents mark sections in many ways: markdown ``#`` lines and setext underlines, reStructuredText
 over/underlines of any punctuation character, numbered headings and clauses (``5.2 Scope``,
 ``Section 5.``, ``ARTICLE V``), release headings of NEWS files and changelogs (``v1.2.3``,
-``Version 2.1 (2024-01-02)``, ``What's New in Python 3.11.4?``) and Debian changelog blocks
-(``pkg (1.2-3) unstable; urgency=medium``), GNU ChangeLog headers (``2022-12-12  Name  <email>``) and
-``git log`` commits. Each heading gets a *style*; nesting follows docutils: a style
-seen again closes everything opened below it, a new style opens a level under the current one. Styles
-that carry their own rank (``#`` count, number depth) nest by rank. The scan is one pass over the lines,
-so it is linear in the text; ``#`` lines inside fenced code are not headings.
+``Version 2.1 (2024-01-02)``, ``What's New in Python 3.11.4?``), Debian changelog blocks
+(``pkg (1.2-3) unstable; urgency=medium``), GNU ChangeLog headers (``2022-12-12  Name  <email>``),
+``git log`` commits, and a rendered manual page's capitalised sections and indented subsections.
+Each heading gets a *style*; nesting follows docutils: a style seen again closes everything opened
+below it, a new style opens a level under the current one. Styles that carry their own rank (``#``
+count, number depth) nest by rank. The scan is one pass over the lines, so it is linear in the text;
+``#`` lines inside fenced code are not headings.
 """
-
 from __future__ import annotations
 
 import re
@@ -27,7 +27,7 @@ class Heading:
     start: int
     end: int  # just after the heading's last line (its newline included)
     title: str
-    style: str  # "atx", "setext", "rst", "numbered", "keyword", "release", "debian", "dated", "commit"
+    style: str  # "atx", "setext", "rst", "numbered", "keyword", "release", "debian", "dated", "commit", "man"
     key: str  # what identifies the style for nesting ("atx3", "rst=^", "num2", "kw:chapter", ...)
     depth: int = 1
     # a Debian block's package, version, distribution, urgency; a release heading's version; the date,
@@ -70,6 +70,7 @@ _DATED = re.compile(
 )
 _COMMIT = re.compile(r"commit ([0-9a-f]{7,40})(?: \(.*\))?[ \t]*")
 _GIT_HEADER = re.compile(r"([A-Z][A-Za-z]*):[ \t]+(.*)")
+_CAPS = re.compile(r"[A-Z][A-Z0-9 &/,()'-]*[A-Z0-9)]")
 _SYMBOL_BULLET = re.compile(r"[ \t]*[*+\-•][ \t]")
 _BULLET = re.compile(r"[ \t]*(?:[*+\-•]|\d{1,3}[.)])[ \t]")
 
@@ -166,6 +167,8 @@ def find_headings(text: str) -> list[Heading]:
                 i += 2
                 continue
         if line[0].isspace():
+            if _man_subsection(lines, i, found):
+                found.append((i, i, line.strip(), "man", "man-sub"))
             i += 1
             continue
         stripped = line.strip()
@@ -239,7 +242,16 @@ def find_headings(text: str) -> list[Heading]:
             found.append((i, i, line.strip(), "debian", "debian"))
             i += 1
             continue
+        if (
+            prev_blank
+            and _CAPS.fullmatch(line.rstrip())
+            and len(line.split()) <= 6
+            and _indented_next(lines, i)
+        ):
+            found.append((i, i, line.strip(), "man", "man"))  # a manual page's NAME, SYNOPSIS, OPTIONS ...
         i += 1
+    if sum(1 for f in found if f[4] == "man") < 2:  # one capitalised line is not a manual's structure
+        found = [f for f in found if f[3] != "man"]
     # a release is a release whatever adornment names it: an underlined "Version 2.0" and a bare
     # "CHANGES WITH 252:" line in one file are siblings
     found = [
@@ -265,6 +277,25 @@ def _release_version(title: str) -> str | None:
         m = re.search(_VERSION, title) or re.search(rf"(?<![\w.-]){_KW_VERSION}\b(?![-/]\d)", title)
         return m.group(0).lstrip("vV") if m else None
     return None
+
+
+def _indented_next(lines: list[str], i: int) -> bool:
+    nxt = next((ln for ln in lines[i + 1 : i + 3] if ln.strip()), "")
+    return nxt[:1].isspace()
+
+
+def _man_subsection(lines: list[str], i: int, found: list[tuple[int, int, str, str, str]]) -> bool:
+    """A manual's subsection: a short title indented less than the body under it, after a blank line or
+    a section heading (grep(1)'s "   Matching Control" over "       -e PATTERNS ...")."""
+    line = lines[i]
+    indent = len(line) - len(line.lstrip())
+    body = line.strip()
+    if not 1 <= indent <= 3 or not body[:1].isupper() or body[-1:] in ".,;:" or len(body.split()) > 8:
+        return False
+    if _BULLET.match(line) or not (i == 0 or not lines[i - 1].strip() or (found and found[-1][1] == i - 1)):
+        return False
+    nxt = lines[i + 1] if i + 1 < len(lines) else ""
+    return bool(nxt.strip()) and len(nxt) - len(nxt.lstrip()) >= indent + 3
 
 
 def _next_top(multi: list[tuple[int, str]], multi_lines: list[int], i: int) -> str | None:

@@ -97,3 +97,22 @@ def test_a_manual_with_numbered_rst_titles_and_a_numbered_list_inside() -> None:
         (1, "rst", "2. Archive"),
         (2, "rst", "2.1. Guidelines"),
     ]
+
+
+def test_a_rendered_manual_page() -> None:
+    text = (
+        "GREP(1)                 User Commands                GREP(1)\n\n"
+        "NAME\n       grep - print lines that match\n\n"
+        "OPTIONS\n   Generic Program Information\n       --help Output a usage message.\n\n"
+        "   Matching Control\n       -e PATTERNS, --regexp=PATTERNS\n              Use PATTERNS.\n\n"
+        "EXIT STATUS\n       Normally 0.\n"
+    )
+    assert shape(text) == [
+        (1, "man", "NAME"),
+        (1, "man", "OPTIONS"),
+        (2, "man", "Generic Program Information"),
+        (2, "man", "Matching Control"),
+        (1, "man", "EXIT STATUS"),
+    ]
+    # one capitalised line over an indented block is not a manual
+    assert find_headings("NOTE\n    this is indented text\n") == []
