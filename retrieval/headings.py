@@ -11,6 +11,7 @@ below it, a new style opens a level under the current one. Styles that carry the
 count, number depth) nest by rank. The scan is one pass over the lines, so it is linear in the text;
 ``#`` lines inside fenced code are not headings.
 """
+
 from __future__ import annotations
 
 import re
