@@ -120,9 +120,10 @@ class ContextIndex:
             "chars": len(self.text),
             "tokens": count_tokens(self.text) if small else round(len(self.text) / 4),
             "documents": len(self.documents),
-            "document_names": names[:20] + (["…"] if len(names) > 20 else []),
+            # before the names: a prompt that clips this description keeps what the text is made of
             "structure": ("documents detected from header lines; " if self.segmented_by == "headers" else "")
             + self.tree.describe(),
+            "document_names": names[:20] + (["…"] if len(names) > 20 else []),
             "preview": self.text[:preview_chars],
         }
 

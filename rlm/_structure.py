@@ -247,7 +247,7 @@ def _parse_document(name: str, text: str, base: int, parent: Node) -> None:
     if _MBOX_FROM.match(text) or len(_MBOX_FROM.findall(text[:200_000])) >= 2:
         _messages(text, base, parent)
         return
-    if _HEADER_BLOCK.match(text):
+    if (head := _HEADER_BLOCK.match(text)) and _MAIL_HEADER.search(head.group(0)):
         _message(text, 0, len(text), base, parent)
         return
     _generic(text, 0, len(text), base, parent)
@@ -628,6 +628,7 @@ def _definition(text: str, masked: str, at: int, m: re.Match[str], decorators: l
 
 _MBOX_FROM = re.compile(r"^From \S+ .*\d\d:\d\d(?::\d\d)?.*$", re.M)
 _HEADER_BLOCK = re.compile(r"(?:[A-Za-z][\w-]*:[^\n]*\n(?:[ \t][^\n]*\n)*){2,}\n")
+_MAIL_HEADER = re.compile(r"^(?:From|Subject|Message-ID|In-Reply-To):", re.M | re.I)
 _HEADER = re.compile(r"^(?P<key>[A-Za-z][\w-]*):[ \t]*(?P<value>[^\n]*(?:\n[ \t][^\n]*)*)", re.M)
 _ADDRESS = re.compile(r"^\s*\"?(?P<name>[^<\"]*?)\"?\s*<(?P<email>[^<>\s]+)>\s*$")
 

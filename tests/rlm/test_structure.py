@@ -582,3 +582,16 @@ def test_definitions_inside_strings_are_not_definitions() -> None:
     )
     t = one(src, "m.py")
     assert [(n.kind, n.title) for n in t.outline(3)] == [("def", "real(x)")]
+
+
+def test_one_rfc822_message_and_headers_that_are_not_mail() -> None:
+    t = one("From: Ann Lee <ann@example.org>\nTo: dev@example.org\nSubject: Offline mode\n\n- works now\n")
+    (msg,) = t.root.children
+    assert (msg.kind, msg.title, msg.fields["author"], t.leaf_count(msg)) == (
+        "message",
+        "Offline mode",
+        "Ann Lee",
+        1,
+    )
+    front = one("Title: Guide\nAuthor: Bo\n\n# Intro\n\n- a\n")
+    assert [(n.kind, n.title) for n in front.root.children] == [("section", "Intro")]
