@@ -21,7 +21,6 @@ import argparse
 import ast
 import gzip
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -30,10 +29,10 @@ from typing import Any
 
 from rich.progress import Progress
 
+from bench.structure.checks import ast_definitions, debian_blocks, tree_definitions
+
 DOC = Path("/usr/share/doc")
 LIB = Path("/usr/lib/python3.11")
-_DEBIAN_HEADER = re.compile(r"^\S.*\(.*\).*;\s*urgency=", re.M)
-_TRAILER = re.compile(r"^ -- (.+?) <", re.M)
 
 
 def _changelogs() -> list[tuple[str, str]]:
@@ -82,44 +81,17 @@ def _debian_agreement(docs: list[tuple[str, str]]) -> dict[str, Any]:
 
     files = blocks = entries_ok = authors_ok = 0
     for _, text in docs:
-        heads = [m.start() for m in _DEBIAN_HEADER.finditer(text)]
-        spans = list(zip(heads, [*heads[1:], len(text)], strict=True))
-        expect = [sum(1 for ln in text[a:b].split("\n") if ln.startswith("  * ")) for a, b in spans]
-        authors = [m.group(1) if (m := _TRAILER.search(text, a, b)) else None for a, b in spans]
+        expect = debian_blocks(text)
         t = build_tree([("changelog.Debian", text)])
         got = [n for n in t.root.children if "version" in n.fields]
-        counts = [sum(1 for e in t.entries(b.id) if t.text.startswith("  * ", e.start)) for b in got]
         files += 1
-        blocks += len(heads)
-        entries_ok += (
-            sum(1 for g, e in zip(counts, expect, strict=False) if g == e) if len(got) == len(heads) else 0
-        )
-        authors_ok += (
-            sum(1 for b, a in zip(got, authors, strict=False) if b.fields.get("author") == a)
-            if len(got) == len(heads)
-            else 0
-        )
+        blocks += len(expect)
+        if len(got) != len(expect):
+            continue
+        for b, (entries, author) in zip(got, expect, strict=True):
+            entries_ok += sum(1 for e in t.entries(b.id) if t.text.startswith("  * ", e.start)) == entries
+            authors_ok += b.fields.get("author") == author
     return {"files": files, "blocks": blocks, "entry_counts_agree": entries_ok, "authors_agree": authors_ok}
-
-
-def _ast_defs(text: str) -> list[tuple[tuple[str, ...], str, str]]:
-    out: list[tuple[tuple[str, ...], str, str]] = []
-
-    def visit(body: list[ast.stmt], path: tuple[str, ...]) -> None:
-        for st in body:
-            if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                out.append((path, "class" if isinstance(st, ast.ClassDef) else "def", st.name))
-                visit(st.body, (*path, st.name))
-                continue
-            for name in ("body", "orelse", "finalbody"):
-                visit([s for s in getattr(st, name, []) if isinstance(s, ast.stmt)], path)
-            for h in getattr(st, "handlers", []):
-                visit(h.body, path)
-            for c in getattr(st, "cases", []):
-                visit(c.body, path)
-
-    visit(ast.parse(text).body, ())
-    return out
 
 
 def _python_agreement(docs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -128,19 +100,10 @@ def _python_agreement(docs: list[tuple[str, str]]) -> dict[str, Any]:
     ok = defs = 0
     for name, text in docs:
         try:
-            expect = _ast_defs(text)
+            expect = ast_definitions(text)
         except SyntaxError:
             continue
-        t = build_tree([(name, text)])
-        got = []
-        for n in t.walk():
-            if n.kind in ("class", "def"):
-                names, p = [], n.parent
-                while p is not None and p.kind in ("class", "def"):
-                    names.append(p.fields.get("name", p.title))
-                    p = p.parent
-                got.append((tuple(reversed(names)), n.kind, n.fields.get("name", n.title)))
-        ok += got == expect
+        ok += tree_definitions(build_tree([(name, text)])) == expect
         defs += len(expect)
     return {"modules": len(docs), "trees_equal_to_ast": ok, "definitions": defs}
 

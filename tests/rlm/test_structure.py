@@ -8,13 +8,13 @@ parse of a real Debian changelog on this machine against an independent count.
 from __future__ import annotations
 
 import gzip
-import re
 from pathlib import Path
 
 import pytest
 from deepwell.rlm._context import load_context
 from deepwell.rlm._structure import Tree, build_tree, entry_fields
 
+from bench.structure.checks import ast_definitions, debian_blocks, tree_definitions
 from deepwell.core.errors import InputError
 
 DEBIAN = """\
@@ -425,9 +425,6 @@ def test_locate_regex_case_and_limit() -> None:
     assert t.locate("LIBRARY", case=True) == [] and len(t.locate("LIBRARY")) == 2
 
 
-_DEBIAN_HEADER = re.compile(r"^\S.*\(.*\).*;\s*urgency=", re.M)
-
-
 def test_real_debian_changelog_matches_an_independent_count() -> None:
     candidates = sorted(
         Path("/usr/share/doc").glob("*/changelog.Debian.gz"), key=lambda p: p.stat().st_size, reverse=True
@@ -436,20 +433,13 @@ def test_real_debian_changelog_matches_an_independent_count() -> None:
         pytest.skip("no /usr/share/doc/*/changelog.Debian.gz on this machine")
     for path in candidates[:3] + candidates[len(candidates) // 2 : len(candidates) // 2 + 3]:
         text = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
-        heads = [m.start() for m in _DEBIAN_HEADER.finditer(text)]
-        expected = [
-            sum(1 for line in text[a:b].split("\n") if line.startswith("  * "))
-            for a, b in zip(heads, [*heads[1:], len(text)], strict=True)
-        ]
-        expected_authors = [
-            m.group(1) for m in re.finditer(r"^ -- (.+?) <", text, re.M)
-        ]  # one trailer per block
+        expected = debian_blocks(text)
         t = one(text, "changelog.Debian")
         blocks = [n for n in t.root.children if "version" in n.fields]
-        assert len(blocks) == len(heads), path
+        assert len(blocks) == len(expected), path
         got = [sum(1 for e in t.entries(b.id) if t.text.startswith("  * ", e.start)) for b in blocks]
-        assert got == expected, path
-        assert [b.fields.get("author") for b in blocks] == expected_authors[: len(blocks)], path
+        assert got == [n for n, _ in expected], path
+        assert [b.fields.get("author") for b in blocks] == [a for _, a in expected], path
 
 
 GNU_CHANGELOG = """\
@@ -530,41 +520,6 @@ def test_a_short_label_over_a_nested_list_groups_it() -> None:
     assert t.root.children[1].fields["version"] == "252" and t.leaf_count(t.root.children[1]) == 1
 
 
-def _ast_definitions(text: str) -> list[tuple[tuple[str, ...], str, str]]:
-    """(enclosing names, kind, name) of every def/class, by walking ``ast`` (the independent parser)."""
-    import ast
-
-    out: list[tuple[tuple[str, ...], str, str]] = []
-
-    def visit(body: list[ast.stmt], path: tuple[str, ...]) -> None:
-        for st in body:
-            if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                out.append((path, "class" if isinstance(st, ast.ClassDef) else "def", st.name))
-                visit(st.body, (*path, st.name))
-                continue
-            for name in ("body", "orelse", "finalbody"):
-                visit([s for s in getattr(st, name, []) if isinstance(s, ast.stmt)], path)
-            for h in getattr(st, "handlers", []):
-                visit(h.body, path)
-            for c in getattr(st, "cases", []):
-                visit(c.body, path)
-
-    visit(ast.parse(text).body, ())
-    return out
-
-
-def _tree_definitions(t: Tree) -> list[tuple[tuple[str, ...], str, str]]:
-    out = []
-    for n in t.walk():
-        if n.kind in ("class", "def"):
-            names, p = [], n.parent
-            while p is not None and p.kind in ("class", "def"):
-                names.append(p.fields.get("name", p.title))
-                p = p.parent
-            out.append((tuple(reversed(names)), n.kind, n.fields.get("name", n.title)))
-    return out
-
-
 def test_python_outline_matches_ast_on_real_stdlib_modules() -> None:
     lib = Path("/usr/lib/python3.11")
     names = ["plistlib.py", "pydoc.py", "turtle.py", "socket.py", "_pydecimal.py", "typing.py"]
@@ -573,7 +528,7 @@ def test_python_outline_matches_ast_on_real_stdlib_modules() -> None:
         pytest.skip("no CPython standard library under /usr/lib/python3.11")
     for path in paths:
         text = path.read_text(encoding="utf-8")
-        assert _tree_definitions(one(text, path.name)) == _ast_definitions(text), path
+        assert tree_definitions(one(text, path.name)) == ast_definitions(text), path
 
 
 def test_definitions_inside_strings_are_not_definitions() -> None:
