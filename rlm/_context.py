@@ -7,6 +7,7 @@ every tool returns a few hundred characters.
 
 from __future__ import annotations
 
+import gzip
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -209,9 +210,16 @@ def load_context(context: Any, dw: Any = None, max_bytes: int = 50_000_000) -> C
             data = context.read_bytes()
         except OSError as exc:
             raise InputError(f"Cannot read the context file {context}: {exc.strerror}.") from exc
+        name = context.name
+        if data[:2] == b"\x1f\x8b":  # gzip: changelogs and manuals ship compressed (changelog.Debian.gz)
+            try:
+                data = gzip.decompress(data)[: max_bytes + 1]
+            except (OSError, EOFError) as exc:
+                raise InputError(f"{context} is not a readable gzip file: {exc}.") from exc
+            name = name.removesuffix(".gz")
         if b"\x00" in data[:8192]:
             raise InputError(f"{context} looks binary; the RLM reads text. Extract its text first.")
-        return ContextIndex.build([Document(context.name, data.decode("utf-8", errors="replace"))])
+        return ContextIndex.build([Document(name, data.decode("utf-8", errors="replace"))])
     if isinstance(context, (list, tuple)):
         return ContextIndex.build([Document(f"doc{i}", str(t)) for i, t in enumerate(context)])
     if isinstance(context, str):

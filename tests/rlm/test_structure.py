@@ -550,3 +550,13 @@ def test_one_rfc822_message_and_headers_that_are_not_mail() -> None:
     )
     front = one("Title: Guide\nAuthor: Bo\n\n# Intro\n\n- a\n")
     assert [(n.kind, n.title) for n in front.root.children] == [("section", "Intro")]
+
+
+def test_a_gzipped_file_is_read_as_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "changelog.Debian.gz"
+    path.write_bytes(gzip.compress(DEBIAN.encode()))
+    ctx = load_context(path)
+    assert ctx.text == DEBIAN and ctx.tree.root.children[0].fields["version"] == "2.10-3"
+    (tmp_path / "broken.gz").write_bytes(b"\x1f\x8bnot gzip")
+    with pytest.raises(InputError, match="not a readable gzip file"):
+        load_context(tmp_path / "broken.gz")
