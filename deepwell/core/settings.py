@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     llm_loop_guard: bool | None = Field(
         default=None, description="Stop a generation that repeats itself and cut the repeats; unset: on"
     )
+    moa_models: list[str] = Field(
+        default_factory=lambda: ["smollm2-135m", "gemma3-270m"],
+        description="Proposer models for `ask --method moa` (packaged names or GGUF paths)",
+    )
     llm_concurrency: int = 4
     llm_timeout: float = 120.0
 
