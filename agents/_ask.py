@@ -113,9 +113,8 @@ async def ask(
             )
         else:
             seq = method == "self-moa-seq"
-            n = samples * 2 if seq else samples
             moa = MixtureOfAgents.self_moa(
-                llm, n, config=MoAConfig(**{**cfg.__dict__, "window": window if seq else None})
+                llm, samples, config=MoAConfig(**{**cfg.__dict__, "window": window if seq else None})
             )
         out = await moa.run(question, sources, rec)
         draft, used = out.answer, (out.prompt_tokens, out.completion_tokens)

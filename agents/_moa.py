@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from deepwell.agents._record import Recorder
-from deepwell.agents._sources import Citation, focus
+from deepwell.agents._sources import Citation, check_support, focus, new_words
 from deepwell.core.errors import DeepwellError, InputError, LLMError
 from deepwell.reasoning import LLM, Message
 
@@ -58,6 +58,8 @@ class MoAConfig:
 
     layers: int = 1
     window: int | None = None
+    # "llm": the aggregator model synthesises; "consensus": the supported proposal closest to the others
+    aggregate: str = "llm"
     max_tokens: int = 96
     token_budget: int = 40_000
     time_budget: float = 300.0
@@ -212,22 +214,32 @@ class MixtureOfAgents:
     async def _aggregate(
         self, question: str, sources: Sequence[Citation], answers: list[str], rec: Recorder, parent: int
     ) -> str:
-        listed = "\n".join(f"({i}) {a}" for i, a in enumerate(answers, 1))
-        msgs = answer_messages(
-            question, sources, system=_AGGREGATE_SYSTEM, completion=self.aggregator.completion
-        )
-        msgs[-1] = {"role": "user", "content": msgs[-1]["content"] + f"\n\nProposed answers:\n{listed}"}
+        """One synthesis of ``answers``. They are read after the support check: a small aggregator copies
+        whatever it is shown, so it is shown only the sentences the sources support (all, if none are)."""
+        checked = [check_support(a, question, sources) for a in answers]
+        supported = [_unmarked(c.answer) for c in checked if c.status == "answered"]
+        shown = supported or answers
         t0 = time.perf_counter()
-        try:
-            text, finish, tokens, _ = await self._call(self.aggregator, msgs)
-            problem = "looped" if finish == "loop" else _garbage(text)
-        except (_Skipped, TimeoutError, DeepwellError) as exc:
-            text, tokens, problem = "", 0, f"failed: {exc or 'timed out'}"
+        if self.config.aggregate == "consensus" or len(set(shown)) == 1:
+            text, tokens, problem, name = _consensus(question, shown), 0, None, "consensus"
+        else:
+            name = self.aggregator.label
+            listed = "\n".join(f"- {a}" for a in shown)
+            msgs = answer_messages(
+                question, sources, system=_AGGREGATE_SYSTEM, completion=self.aggregator.completion
+            )
+            msgs[-1] = {"role": "user", "content": msgs[-1]["content"] + f"\n\nProposed answers:\n{listed}"}
+            try:
+                text, finish, tokens, _ = await self._call(self.aggregator, msgs)
+                problem = "looped" if finish == "loop" else _garbage(text)
+            except (_Skipped, TimeoutError, DeepwellError) as exc:
+                text, tokens, problem = "", 0, f"failed: {exc or 'timed out'}"
         rec.step(
             "aggregate",
             {
-                "name": self.aggregator.label,
-                "arguments": {"inputs": len(answers)},
+                "name": name,
+                "arguments": {"inputs": len(answers), "supported": len(supported)},
+                "prompt": "\n".join(shown),
                 "answer": text,
                 "tokens": tokens,
                 **({"error": problem} if problem else {}),
@@ -235,8 +247,8 @@ class MixtureOfAgents:
             parent=parent,
             seconds=time.perf_counter() - t0,
         )
-        # an aggregator that fails falls back to the first proposal, which is still checked downstream
-        return answers[0] if problem else text
+        # an aggregator that fails falls back to the consensus, which is still checked downstream
+        return _consensus(question, shown) if problem else text
 
     async def run(self, question: str, sources: Sequence[Citation], rec: Recorder) -> MoAResult:
         """Every proposal and aggregation becomes a step of ``rec``'s run."""
@@ -288,6 +300,20 @@ class MixtureOfAgents:
         result.prompt_tokens, result.completion_tokens = self._used
         result.seconds = time.perf_counter() - t0
         return result
+
+
+def _unmarked(text: str) -> str:
+    return re.sub(r"\s*\[\d+\]", "", text)
+
+
+def _consensus(question: str, answers: list[str]) -> str:
+    """The answer sharing most new words with the others (a medoid; the first on a tie)."""
+    words = [new_words(a, question) for a in answers]
+
+    def agreement(i: int) -> float:
+        return sum(len(words[i] & w) / max(1, len(words[i] | w)) for j, w in enumerate(words) if j != i)
+
+    return answers[max(range(len(answers)), key=lambda i: (agreement(i), -i))]
 
 
 class _Skipped(Exception):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["NOT_FOUND", "Citation", "Support", "check_support", "focus", "number_sources"]
+__all__ = ["NOT_FOUND", "Citation", "Support", "check_support", "focus", "new_words", "number_sources"]
 
 NOT_FOUND = "Not found in the sources."
 
@@ -83,7 +83,8 @@ def _terms(text: str) -> list[str]:
 
 
 def _key(word: str) -> str:
-    return word if any(c.isdigit() for c in word) else word[:5]
+    """Numbers and dotted names must match exactly; other words by their first five letters."""
+    return word if any(c.isdigit() or c in ".," for c in word) else word[:5]
 
 
 def _content(text: str) -> set[str]:
@@ -105,6 +106,11 @@ def focus(question: str, sources: Sequence[Citation], n: int = 3) -> list[tuple[
                 scored.append((-len(_content(flat) & asked), c.n, len(scored), flat))
     scored.sort()
     return [(num, flat) for _, num, _, flat in scored[:n]]
+
+
+def new_words(answer: str, question: str) -> set[str]:
+    """The content words ``answer`` adds to ``question`` (the part that can be right or wrong)."""
+    return _content(_MARK.sub("", answer)) - _content(question)
 
 
 @dataclass(frozen=True)

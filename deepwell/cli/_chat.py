@@ -16,7 +16,9 @@ from deepwell.core.errors import DeepwellError
 __all__ = ["register"]
 
 
-async def _stream_reply(llm: Any, messages: list[dict[str, str]], max_tokens: int, temperature: float) -> str:
+async def _stream_reply(
+    llm: Any, messages: list[dict[str, str]], max_tokens: int, temperature: float | None
+) -> str:
     parts: list[str] = []
     async for piece in llm.stream(messages, max_tokens=max_tokens, temperature=temperature):
         parts.append(piece)
@@ -33,7 +35,9 @@ def chat(
     ] = None,
     system: Annotated[str | None, typer.Option(help="System prompt.")] = None,
     max_tokens: Annotated[int, typer.Option(help="Most tokens per reply.")] = 512,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.2,
+    temperature: Annotated[
+        float | None, typer.Option(help="Sampling temperature; default: the model's (DEEPWELL_LLM_TEMPERATURE).")
+    ] = None,
     model: Annotated[str | None, typer.Option(help="Packaged model name or GGUF path.")] = None,
     base_url: Annotated[str | None, typer.Option(help="Use an OpenAI-compatible server instead.")] = None,
 ) -> None:
