@@ -7,7 +7,7 @@ repeated back to back: a short unit must repeat more often than a long one befor
 "very, very" is prose while the same 12-word line twice is a loop. The answer is cut after the first copy
 of the unit, so the reader gets everything said once and nothing said twice.
 
-Streaming holds back the last few words so a loop found later can still be cut before it was shown.
+Streaming holds back the last 12 words so a short loop found later can still be cut before it is shown.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 # a unit of p words is a loop once it repeats ``_reps(p)`` times in a row
 _MAX_PERIOD = 30
-_HOLD_WORDS = _MAX_PERIOD + 2
+# streaming shows text 12 words late: a loop of units up to 6 words is cut before any repeat is shown; a
+# longer unit (a repeated line) may show part of its second copy before the stream stops
+_HOLD_WORDS = 12
 
 
 def _reps(period: int) -> int:
