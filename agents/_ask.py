@@ -18,9 +18,10 @@ from typing import Any, Literal
 from deepwell.agents._moa import MixtureOfAgents, MoAConfig, Proposer, answer_messages
 from deepwell.agents._record import Recorder
 from deepwell.agents._sources import NOT_FOUND, Citation, check_support, number_sources
-from deepwell.core.errors import InputError
 from deepwell.reasoning import LLM
 from deepwell.storage import RunLog
+
+from deepwell.core.errors import InputError
 
 __all__ = ["METHODS", "AskResult", "Method", "ask"]
 
@@ -83,7 +84,9 @@ async def ask(
     receives the single-sample draft as it streams. ``runs`` stores the run; its id is in the result.
     """
     if not question or not question.strip():
-        raise InputError("The question is empty; ask something, e.g. deepwell ask 'how often are keys rotated?'")
+        raise InputError(
+            "The question is empty; ask something, e.g. deepwell ask 'how often are keys rotated?'"
+        )
     if method not in METHODS:
         raise InputError(f"Unknown method {method!r}; use one of {', '.join(METHODS)}.")
     t0 = time.perf_counter()
@@ -121,7 +124,12 @@ async def ask(
     support = check_support(draft, question, sources)
     rec.step(
         "verify",
-        {"name": "support check", "answer": support.answer, "dropped": support.dropped, "cited": support.cited},
+        {
+            "name": "support check",
+            "answer": support.answer,
+            "dropped": support.dropped,
+            "cited": support.cited,
+        },
     )
     result.answer, result.status, result.draft = support.answer, support.status, draft
     result.citations = [c for n in support.cited for c in sources if c.n == n]
@@ -151,7 +159,9 @@ async def _single(
             on_text(piece)
         text = "".join(parts).strip()
         used = (llm.count_tokens(msgs[0]["content"] + msgs[1]["content"]), llm.count_tokens(text))
-    rec.step("proposal", {"name": getattr(llm, "name", "model"), "answer": text}, seconds=time.perf_counter() - t0)
+    rec.step(
+        "proposal", {"name": getattr(llm, "name", "model"), "answer": text}, seconds=time.perf_counter() - t0
+    )
     return text, used
 
 

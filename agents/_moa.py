@@ -23,8 +23,9 @@ from typing import Any
 
 from deepwell.agents._record import Recorder
 from deepwell.agents._sources import Citation, check_support, focus, new_words
-from deepwell.core.errors import DeepwellError, InputError, LLMError
 from deepwell.reasoning import LLM, Message
+
+from deepwell.core.errors import DeepwellError, InputError, LLMError
 
 __all__ = ["MixtureOfAgents", "MoAConfig", "MoAResult", "Proposal", "Proposer", "answer_messages"]
 
@@ -149,7 +150,7 @@ class MixtureOfAgents:
         temperature: float = 0.7,
         config: MoAConfig | None = None,
     ) -> MixtureOfAgents:
-        """Self-MoA: ``samples`` draws of one model (seeds 1..n), aggregated by the same model at its default."""
+        """Self-MoA: ``samples`` draws of one model (seeds 1..n), aggregated by the same model."""
         proposers = [Proposer(llm, f"sample-{i}", temperature, seed=i) for i in range(1, samples + 1)]
         return cls(proposers, Proposer(llm, "aggregator"), config)
 
@@ -266,7 +267,8 @@ class MixtureOfAgents:
                     earlier = "\n".join(f"({i}) {a}" for i, a in enumerate(previous, 1))
                     msgs[-1] = {
                         "role": "user",
-                        "content": msgs[-1]["content"] + f"\n\nEarlier answers (some may be wrong):\n{earlier}",
+                        "content": msgs[-1]["content"]
+                        + f"\n\nEarlier answers (some may be wrong):\n{earlier}",
                     }
                 jobs.append(self._propose(who, layer + 1, msgs, rec, parent))
             proposals = await asyncio.gather(*jobs)

@@ -31,7 +31,9 @@ class Recorder:
         self.runs = runs
         self.run_id = runs.start(kind, question, _clip(info)) if runs is not None else None
 
-    def step(self, kind: str, data: dict[str, Any], *, parent: int | None = None, seconds: float = 0.0) -> int:
+    def step(
+        self, kind: str, data: dict[str, Any], *, parent: int | None = None, seconds: float = 0.0
+    ) -> int:
         if self.runs is None or self.run_id is None:
             return 0
         return self.runs.add_step(self.run_id, kind, _clip(data), parent_seq=parent, seconds=seconds)

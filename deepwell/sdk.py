@@ -204,7 +204,9 @@ class Deepwell:
     def _extra_llm(self, name: str) -> LLM:
         cache: dict[str, LLM] = self.__dict__.setdefault("_extra_llms", {})
         if name not in cache:
-            cache[name] = load_llm(self.settings.model_copy(update={"llm_model": name, "llm_backend": "llama_cpp"}))
+            cache[name] = load_llm(
+                self.settings.model_copy(update={"llm_model": name, "llm_backend": "llama_cpp"})
+            )
         return cache[name]
 
     # collections and documents ------------------------------------------------------------------

@@ -13,7 +13,6 @@ import functools
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, ParamSpec, TypeVar
@@ -348,8 +347,15 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
         return AnswerOut(
             answer=result.answer,
             citations=[
-                {"n": c.n, "citation": c.ref, "uri": c.uri, "title": c.title, "chunk": c.chunk,
-                 "char_start": c.char_start, "char_end": c.char_end}
+                {
+                    "n": c.n,
+                    "citation": c.ref,
+                    "uri": c.uri,
+                    "title": c.title,
+                    "chunk": c.chunk,
+                    "char_start": c.char_start,
+                    "char_end": c.char_end,
+                }
                 for c in result.citations
             ],
             seconds=result.seconds,

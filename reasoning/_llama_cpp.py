@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 
 _TOOL_CALL = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.S)
 # turn markers a chat template writes; generating one means the model started another turn
-_TURN_MARKERS = re.compile(r"<\|(?:im_start|im_end|eot_id|end|user|assistant|endoftext)\|>|<(?:start|end)_of_turn>")
+_TURN_MARKERS = re.compile(
+    r"<\|(?:im_start|im_end|eot_id|end|user|assistant|endoftext)\|>|<(?:start|end)_of_turn>"
+)
 
 
 def template_stops(template: str | None) -> list[str]:
@@ -272,7 +274,7 @@ class LlamaCppLLM:
                 stop=stop,
                 grammar=grammar,
                 stopping_criteria=StoppingCriteriaList([should_stop]),
-                **self._decoding(temperature),
+                **self._decoding(temperature, structured=grammar is not None),
             )
         choice = out["choices"][0]
         usage = out.get("usage", {})
@@ -287,15 +289,19 @@ class LlamaCppLLM:
             Usage(usage.get("prompt_tokens", len(tokens)), usage.get("completion_tokens", 0)),
         )
 
-    def _decoding(self, temperature: float | None) -> dict[str, Any]:
-        """llama.cpp sampling arguments: the call's temperature, the model's defaults for the rest."""
+    def _decoding(self, temperature: float | None, *, structured: bool = False) -> dict[str, Any]:
+        """llama.cpp sampling arguments: the call's temperature, the model's defaults for the rest.
+
+        Grammar-constrained output (JSON actions, tool calls) repeats quotes, braces and keys by design and
+        the grammar already ends it, so it gets no repetition penalty.
+        """
         s = self.sampling
         return {
             "temperature": s.temperature if temperature is None else temperature,
             "top_p": s.top_p,
             "top_k": s.top_k,
             "min_p": s.min_p,
-            "repeat_penalty": s.repeat_penalty,
+            "repeat_penalty": 1.0 if structured else s.repeat_penalty,
         }
 
     async def _run(self, tokens: list[int], **kwargs: Any) -> tuple[str, str, Usage]:

@@ -24,15 +24,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from deepwell.agents import MoAConfig, Proposer, answer_messages, ask, number_sources
+from deepwell.reasoning import resolve_model_path
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
 from bench.answers.dataset import Question, load
 from deepwell import Deepwell
-from deepwell.agents import MoAConfig, Proposer, answer_messages, ask, number_sources
 from deepwell.core import Settings
-from deepwell.reasoning import resolve_model_path
 
 err = Console(stderr=True)
 _VERSION = re.compile(r"\b\d+\.\d+\b")
@@ -139,8 +139,13 @@ async def run(quick: bool, k: int, samples: int) -> dict[str, Any]:
                 "seconds_per_q": round(s.seconds / n, 2),
             }
         table.append(row)
-    return {"questions": len(questions), "k": k, "retrieval_recall_at_k": round(recall, 3), "methods": table,
-            "answers": rows}
+    return {
+        "questions": len(questions),
+        "k": k,
+        "retrieval_recall_at_k": round(recall, 3),
+        "methods": table,
+        "answers": rows,
+    }
 
 
 def main() -> None:
@@ -159,7 +164,14 @@ def main() -> None:
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
         return
     table = Table(
-        "method", "dev EM", "dev F1", "held-out EM", "held-out F1", "not found", "tokens/q", "s/q",
+        "method",
+        "dev EM",
+        "dev F1",
+        "held-out EM",
+        "held-out F1",
+        "not found",
+        "tokens/q",
+        "s/q",
         title=f"{out['questions']} questions, k={out['k']}, recall@k {out['retrieval_recall_at_k']}",
     )
     peer = next(r for r in out["methods"] if r["method"].startswith("raw"))

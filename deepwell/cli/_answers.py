@@ -23,7 +23,9 @@ EXIT_ANSWERED, EXIT_NOT_FOUND = 0, 3
 @handle_errors
 def ask(
     question: Annotated[str, typer.Argument(help="The question to answer from the collection.")],
-    collection: Annotated[str, typer.Option("--collection", "-c", help="Collection to answer from.")] = "default",
+    collection: Annotated[
+        str, typer.Option("--collection", "-c", help="Collection to answer from.")
+    ] = "default",
     method: Annotated[
         str,
         typer.Option(
@@ -79,7 +81,9 @@ def ask(
         if result.citations:
             table = Table("n", "document", "chunk", "chars", box=None, show_header=False)
             for c in result.citations:
-                table.add_row(f"[{c.n}]", escape(c.uri), f"chunk {c.chunk}", f"chars {c.char_start}-{c.char_end}")
+                table.add_row(
+                    f"[{c.n}]", escape(c.uri), f"chunk {c.chunk}", f"chars {c.char_start}-{c.char_end}"
+                )
             out_console.print(table)
         err_console.print(
             f"[dim]{result.status} · {result.method} · {result.seconds:.1f}s · "

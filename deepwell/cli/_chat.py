@@ -36,7 +36,8 @@ def chat(
     system: Annotated[str | None, typer.Option(help="System prompt.")] = None,
     max_tokens: Annotated[int, typer.Option(help="Most tokens per reply.")] = 512,
     temperature: Annotated[
-        float | None, typer.Option(help="Sampling temperature; default: the model's (DEEPWELL_LLM_TEMPERATURE).")
+        float | None,
+        typer.Option(help="Sampling temperature; default: the model's (DEEPWELL_LLM_TEMPERATURE)."),
     ] = None,
     model: Annotated[str | None, typer.Option(help="Packaged model name or GGUF path.")] = None,
     base_url: Annotated[str | None, typer.Option(help="Use an OpenAI-compatible server instead.")] = None,

@@ -13,12 +13,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from deepwell.agents import (
+    NOT_FOUND,
+    MixtureOfAgents,
+    MoAConfig,
+    Proposer,
+    ask,
+    check_support,
+    number_sources,
+)
+from deepwell.reasoning import Completion, Usage
 from typer.testing import CliRunner
 
-from deepwell.agents import NOT_FOUND, MixtureOfAgents, MoAConfig, Proposer, ask, check_support, number_sources
 from deepwell.core.errors import InputError, LLMError
 from deepwell.core.settings import Settings
-from deepwell.reasoning import Completion, Usage
 from deepwell.sdk import Deepwell
 
 SAMPLES = Path(__file__).resolve().parents[2] / "deepwell" / "samples"
@@ -26,7 +34,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "deepwell" / "samples"
 
 @dataclass
 class ScriptedLLM:
-    """Replays scripted replies in order (an ``Exception`` is raised, ``("loop", text)`` is a looped reply)."""
+    """Replays scripted replies in order; an ``Exception`` is raised, ``("loop", text)`` looped."""
 
     replies: list[Any]
     name: str = "scripted"
@@ -100,7 +108,12 @@ async def test_moa_drops_failing_looping_and_garbage_proposers(dw: Deepwell) -> 
     broken = ScriptedLLM([RuntimeError("endpoint down")])
     looping = ScriptedLLM([("loop", "la femme")])
     garbage = ScriptedLLM(["}}}} ;;;; ----"])
-    proposers = [Proposer(good, "good"), Proposer(broken, "broken"), Proposer(looping, "looping"), Proposer(garbage, "junk")]
+    proposers = [
+        Proposer(good, "good"),
+        Proposer(broken, "broken"),
+        Proposer(looping, "looping"),
+        Proposer(garbage, "junk"),
+    ]
     r = await ask(
         "How often must API keys be rotated?",
         _search(dw),
@@ -166,7 +179,10 @@ def test_sdk_ask_says_not_found_when_the_sources_do_not_say(dw: Deepwell) -> Non
 @pytest.mark.slow
 async def test_self_moa_answers_from_the_samples(dw: Deepwell) -> None:
     r = await dw.ask_async(
-        "Up to how much are meals reimbursed per day when travelling?", "samples", method="self-moa", samples=3
+        "Up to how much are meals reimbursed per day when travelling?",
+        "samples",
+        method="self-moa",
+        samples=3,
     )
     assert r.status == "answered", r.draft
     assert "60" in r.answer and "handbook" in r.citations[0].uri, r.answer
@@ -180,7 +196,9 @@ def test_cli_ask_streams_then_cites_and_runs_show_renders(dw: Deepwell, tmp_path
     from deepwell.cli import app
 
     monkeypatch.setenv("DEEPWELL_DATA_DIR", str(tmp_path / "data"))
-    r = CliRunner().invoke(app, ["ask", "How many days of paid leave do employees accrue per month?", "-c", "samples"])
+    r = CliRunner().invoke(
+        app, ["ask", "How many days of paid leave do employees accrue per month?", "-c", "samples"]
+    )
     assert r.exit_code == 0, r.output
     assert "2.5" in r.stdout and "handbook.md" in r.stdout and "chars " in r.stdout
     listed = CliRunner().invoke(app, ["runs", "--json"])

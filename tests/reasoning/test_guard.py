@@ -6,9 +6,8 @@ import re
 from collections import Counter
 
 import pytest
-from typer.testing import CliRunner
-
 from deepwell.reasoning import LoopGuard, Sampling, find_loop, resolve_sampling, trim_loop
+from typer.testing import CliRunner
 
 
 def repeated_ngram_run(text: str, n: int = 3, times: int = 3) -> str | None:
