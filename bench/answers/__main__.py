@@ -1,7 +1,7 @@
 """Which way of answering gives right answers: one run, the same retrieval in front of every method.
 
     python -m bench.answers            # all questions (dev + held-out halves)
-    python -m bench.answers --quick    # 4 + 4 questions, ~5 minutes on 2 shared cores
+    python -m bench.answers --quick    # 3 + 3 questions, ~5 minutes on 2 idle cores
     python -m bench.answers --json     # machine-readable
 
 Questions are "In which Python version was M.X added?" with the answer read by code from the Python
@@ -62,7 +62,7 @@ class Score:
 
 
 async def run(quick: bool, k: int, samples: int) -> dict[str, Any]:
-    passages, questions = load(per_split=4 if quick else None)
+    passages, questions = load(per_split=3 if quick else None)
     data_dir = tempfile.mkdtemp(prefix="deepwell-bench-answers-")
     dw = Deepwell(Settings(data_dir=data_dir))
     err.print(f"ingesting {len(passages)} passages")
@@ -78,14 +78,19 @@ async def run(quick: bool, k: int, samples: int) -> dict[str, Any]:
 
     async def raw_answer(q: Question) -> tuple[str, int]:
         msgs = answer_messages(q.question, number_sources(hits[q.id]))
-        out = await asyncio.to_thread(raw.create_chat_completion, messages=msgs, max_tokens=96)
+        out = await asyncio.to_thread(raw.create_chat_completion, messages=msgs, max_tokens=32)
         return out["choices"][0]["message"]["content"], out["usage"]["total_tokens"]
 
-    cfg = MoAConfig(max_tokens=64)
+    cfg = MoAConfig(max_tokens=32)  # the answers are a version number; longer drafts only ramble
     methods: dict[str, dict[str, Any]] = {
         "single": {"method": "single"},
         f"best-of-{samples} (vote)": {"method": "vote", "samples": samples},
         f"self-moa ({samples})": {"method": "self-moa", "samples": samples},
+        f"self-moa ({samples}, consensus)": {
+            "method": "self-moa",
+            "samples": samples,
+            "config": MoAConfig(max_tokens=32, aggregate="consensus"),
+        },
         f"self-moa-seq ({samples + 2}, window 3)": {"method": "self-moa-seq", "samples": samples + 2},
         "moa (smollm2 + gemma3)": {
             "method": "moa",
@@ -111,9 +116,9 @@ async def run(quick: bool, k: int, samples: int) -> dict[str, Any]:
                         lambda _q, _k, q=q: hits[q.id],
                         llm,
                         k=k,
-                        config=cfg,
                         runs=dw.store.runs,
-                        **methods[name],
+                        max_tokens=32,
+                        **{"config": cfg, **methods[name]},
                     )
                     answer, tokens, status = r.answer, r.prompt_tokens + r.completion_tokens, r.status
                 s = scores.setdefault(name, {}).setdefault(q.split, Score())
@@ -124,6 +129,8 @@ async def run(quick: bool, k: int, samples: int) -> dict[str, Any]:
                 s.seconds += time.perf_counter() - t0
                 rows.append({"q": q.id, "split": q.split, "method": name, "ref": q.answer, "answer": answer})
                 bar.advance(task)
+                if not err.is_terminal:
+                    err.print(f"{q.split} {q.id} {name}: ref {q.answer} <- {answer[:60]!r}", highlight=False)
     dw.close()
     table = []
     for name, by_split in scores.items():
@@ -150,7 +157,7 @@ async def run(quick: bool, k: int, samples: int) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.answers", description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="4 dev + 4 held-out questions")
+    ap.add_argument("--quick", action="store_true", help="3 dev + 3 held-out questions")
     ap.add_argument("--k", type=int, default=4)
     ap.add_argument("--samples", type=int, default=3)
     ap.add_argument("--json", action="store_true")
