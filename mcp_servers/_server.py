@@ -32,6 +32,7 @@ from deepwell.mcp_servers._schemas import (
     GrepOut,
     Hit,
     IngestOut,
+    OutlineItem,
     OutlineOut,
     RangeOut,
     SearchOut,
@@ -54,14 +55,16 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 READ_ONLY = ToolAnnotations(
-    readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
-WRITES = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+WRITES = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
 DESTRUCTIVE = ToolAnnotations(
-    readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=False
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
 )
 SLOW_READ = ToolAnnotations(
-    readOnlyHint=True, destructiveHint=False, idempotentHint=False, openWorldHint=False
+    read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=False
 )
 
 Collection = Annotated[str, Field(description="Collection name; list_collections shows them.")]
@@ -334,7 +337,8 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
         """A document's headings (with line numbers) and its chunk map, to decide what to read."""
         d = dw.get_document(collection, document)
         return OutlineOut(
-            outline=doctools.outline(d.text), chunks=doctools.chunk_map(dw.chunks(collection, d.id))[:500]
+            outline=[OutlineItem(**h) for h in doctools.outline(d.text)],
+            chunks=doctools.chunk_map(dw.chunks(collection, d.id))[:500],
         )
 
     # answers ----------------------------------------------------------------------------------------

@@ -199,9 +199,9 @@ class LlamaCppLLM:
                     }
                     for t in tools
                 ]
-            res = self._formatter(messages=list(messages), **kwargs)
+            res = self._formatter(messages=list(messages), **kwargs)  # type: ignore[arg-type]  # our Message is the same TypedDict shape
             prompt, add_bos = res.prompt, not res.added_special
-            stop = sorted({*(s for s in res.stop if s), *self._template_stops})
+            stop = sorted({*(s for s in (res.stop or []) if s), *self._template_stops})
         else:  # a base model: a plain transcript
             prompt = "".join(f"{m['role'].capitalize()}: {m['content']}\n" for m in messages) + "Assistant:"
             stop, add_bos = ["\nUser:", "\nSystem:", "\nQuestion:"], True

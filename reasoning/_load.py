@@ -97,7 +97,7 @@ def fit_messages(llm: Any, messages: list[Message], max_tokens: int) -> list[Mes
     not call this and gets ``ContextWindowError`` from the model.
     """
     budget = llm.n_ctx - max_tokens - 16 * len(messages)
-    out = [dict(m) for m in messages]
+    out: list[dict[str, Any]] = [dict(m) for m in messages]
     middle = list(range(1 if out and out[0]["role"] == "system" else 0, len(out) - 1))
     total = sum(llm.count_tokens(m["content"]) for m in out)
     for i in middle:

@@ -206,6 +206,7 @@ class OpenAICompatLLM:
                 if self._schema_style != "json_schema":
                     raise
                 self._schema_style = "json_object"
+                assert schema is not None  # only a schema request can be refused for its format
                 payload["response_format"] = self._response_format(schema)
                 data = await self._post("/chat/completions", payload)
             choice = data["choices"][0]

@@ -113,7 +113,7 @@ class SyncLLM:
         try:
             while True:
                 try:
-                    yield self._run(anext(pieces))
+                    yield self._run(_next(pieces))
                 except StopAsyncIteration:
                     return
         finally:
@@ -126,3 +126,8 @@ class SyncLLM:
         self._run(self.llm.aclose())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+
+
+async def _next(pieces: AsyncIterator[str]) -> str:
+    """``anext`` as a coroutine, which ``run_coroutine_threadsafe`` needs (``anext`` returns an awaitable)."""
+    return await anext(pieces)

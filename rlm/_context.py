@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from deepwell.retrieval import BM25Index
 from deepwell.retrieval.documents import compile_pattern
 from deepwell.retrieval.loaders import LOADERS, iter_files, load_file
 from deepwell.rlm._formats import find_headers, find_titles, parse_records
@@ -62,7 +63,7 @@ class ContextIndex:
     documents: list[Document]
     text: str = ""
     _chunks: list[Passage] = field(default_factory=list)
-    _bm25: Any = None
+    _bm25: BM25Index | None = None
     segmented: bool = False
 
     @classmethod
@@ -84,15 +85,12 @@ class ContextIndex:
         return idx
 
     def _index(self) -> None:
-        from deepwell.retrieval.indexes import _bm25s, tokenize
-
         for d in self.documents:
             for a in range(0, max(len(d.text), 1), _CHUNK_CHARS):
                 b = min(len(d.text), a + _CHUNK_CHARS + 200)
                 self._chunks.append(Passage(d.name, d.start + a, d.start + b, d.text[a:b]))
-        bm25s = _bm25s()
-        self._bm25 = bm25s.BM25()
-        self._bm25.index(tokenize([c.text for c in self._chunks]), show_progress=False)
+        ids = np.arange(len(self._chunks), dtype=np.int64)
+        self._bm25 = BM25Index.build(ids, [c.text for c in self._chunks], revision=0)
 
     def describe(self, count_tokens: Any = None, preview_chars: int = 300) -> dict[str, Any]:
         names = [d.name for d in self.documents]
@@ -107,22 +105,19 @@ class ContextIndex:
         }
 
     def search(self, query: str, k: int = 5) -> list[Passage]:
-        from deepwell.retrieval.indexes import tokenize
-
-        q = [t for t in tokenize([query])[0] if t in self._bm25.vocab_dict]
-        if not q:
+        if self._bm25 is None:
             return []
-        docs, scores = self._bm25.retrieve([q], k=min(k, len(self._chunks)), show_progress=False, n_threads=1)
+        ranked = self._bm25.search(query, k)
         out = []
-        for i, s in zip(docs[0], scores[0], strict=True):
-            if s > 0:
-                c = self._chunks[int(i)]
-                out.append(Passage(c.doc, c.start, c.end, c.text, float(s)))
+        for i, s in zip(ranked.ids, ranked.scores, strict=True):
+            c = self._chunks[int(i)]
+            out.append(Passage(c.doc, c.start, c.end, c.text, float(s)))
         return out
 
     def grep(self, pattern: str, max_matches: int = 50, context_chars: int = 80) -> dict[str, Any]:
         rx = compile_pattern(pattern)
-        matches, total = [], 0
+        matches: list[dict[str, Any]] = []
+        total = 0
         starts = np.asarray([d.start for d in self.documents])
         for m in rx.finditer(self.text):
             total += 1

@@ -123,7 +123,7 @@ def models(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
     from deepwell.reasoning import PACKAGED_MODELS
 
     rows = [_describe_model(settings)]
-    available = [
+    available: list[dict[str, Any]] = [
         {
             "name": n,
             "package": p.package,
