@@ -1,5 +1,6 @@
 """The reasoning core: one ``LLM`` interface; llama.cpp in-process by default, or an OpenAI-style server."""
 
+from deepwell.reasoning._gguf import read_gguf_metadata
 from deepwell.reasoning._guard import LoopGuard, find_loop, trim_loop
 from deepwell.reasoning._load import BACKENDS, fit_messages, load_llm, sampling_for
 from deepwell.reasoning._models import PACKAGED_MODELS, model_info, resolve_model_path
@@ -22,6 +23,7 @@ __all__ = [
     "fit_messages",
     "load_llm",
     "model_info",
+    "read_gguf_metadata",
     "resolve_model_path",
     "resolve_sampling",
     "sampling_for",

@@ -32,7 +32,7 @@ class Sampling:
     min_p: float = 0.05
     repeat_penalty: float = 1.1
     loop_guard: bool = True
-    source: str = "measured (bench/answers --sampling)"
+    source: str = "measured (python -m bench.answers.sampling)"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -92,7 +92,13 @@ def chat(
 
 
 def _describe_model(settings: Any) -> dict[str, Any]:
-    from deepwell.reasoning import PACKAGED_MODELS, model_info, resolve_model_path
+    from deepwell.reasoning import (
+        PACKAGED_MODELS,
+        model_info,
+        read_gguf_metadata,
+        resolve_model_path,
+        sampling_for,
+    )
 
     info: dict[str, Any] = {"name": settings.llm_model, "backend": settings.llm_backend}
     if settings.llm_backend == "openai":
@@ -101,6 +107,7 @@ def _describe_model(settings: Any) -> dict[str, Any]:
             model=settings.llm_api_model or settings.llm_model,
             configured_context=settings.llm_n_ctx,
             concurrency=settings.llm_concurrency,
+            sampling=sampling_for(settings).to_dict(),
         )
         return info
     path = resolve_model_path(settings.llm_model)
@@ -112,6 +119,7 @@ def _describe_model(settings: Any) -> dict[str, Any]:
         configured_context=min(settings.llm_n_ctx, trained) if trained else settings.llm_n_ctx,
         licence=meta["licence"] or (packaged.licence if packaged else None),
         package=packaged.package if packaged else None,
+        sampling=sampling_for(settings, read_gguf_metadata(path)).to_dict(),
     )
     return info
 
