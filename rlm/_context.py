@@ -7,6 +7,7 @@ every tool returns a few hundred characters.
 
 from __future__ import annotations
 
+import gzip
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from deepwell.retrieval import BM25Index
 from deepwell.retrieval.documents import compile_pattern
 from deepwell.retrieval.loaders import LOADERS, iter_files, load_file
 from deepwell.rlm._formats import find_headers, find_titles, parse_records
@@ -63,7 +65,7 @@ class ContextIndex:
     documents: list[Document]
     text: str = ""
     _chunks: list[Passage] = field(default_factory=list)
-    _bm25: Any = None
+    _bm25: BM25Index | None = None
     segmented: bool = False
     segmented_by: str = ""  # "headers" (documents inside one text) or "titles" (its top-level sections)
     source_name: str = "context"
@@ -95,15 +97,12 @@ class ContextIndex:
         return idx
 
     def _index(self) -> None:
-        from deepwell.retrieval.indexes import _bm25s, tokenize
-
         for d in self.documents:
             for a in range(0, max(len(d.text), 1), _CHUNK_CHARS):
                 b = min(len(d.text), a + _CHUNK_CHARS + 200)
                 self._chunks.append(Passage(d.name, d.start + a, d.start + b, d.text[a:b]))
-        bm25s = _bm25s()
-        self._bm25 = bm25s.BM25()
-        self._bm25.index(tokenize([c.text for c in self._chunks]), show_progress=False)
+        ids = np.arange(len(self._chunks), dtype=np.int64)
+        self._bm25 = BM25Index.build(ids, [c.text for c in self._chunks], revision=0)
 
     @property
     def tree(self) -> Tree:
@@ -122,29 +121,27 @@ class ContextIndex:
             "chars": len(self.text),
             "tokens": count_tokens(self.text) if small else round(len(self.text) / 4),
             "documents": len(self.documents),
-            "document_names": names[:20] + (["…"] if len(names) > 20 else []),
+            # before the names: a prompt that clips this description keeps what the text is made of
             "structure": ("documents detected from header lines; " if self.segmented_by == "headers" else "")
             + self.tree.describe(),
+            "document_names": names[:20] + (["…"] if len(names) > 20 else []),
             "preview": self.text[:preview_chars],
         }
 
     def search(self, query: str, k: int = 5) -> list[Passage]:
-        from deepwell.retrieval.indexes import tokenize
-
-        q = [t for t in tokenize([query])[0] if t in self._bm25.vocab_dict]
-        if not q:
+        if self._bm25 is None:
             return []
-        docs, scores = self._bm25.retrieve([q], k=min(k, len(self._chunks)), show_progress=False, n_threads=1)
+        ranked = self._bm25.search(query, k)
         out = []
-        for i, s in zip(docs[0], scores[0], strict=True):
-            if s > 0:
-                c = self._chunks[int(i)]
-                out.append(Passage(c.doc, c.start, c.end, c.text, float(s)))
+        for i, s in zip(ranked.ids, ranked.scores, strict=True):
+            c = self._chunks[int(i)]
+            out.append(Passage(c.doc, c.start, c.end, c.text, float(s)))
         return out
 
     def grep(self, pattern: str, max_matches: int = 50, context_chars: int = 80) -> dict[str, Any]:
         rx = compile_pattern(pattern)
-        matches, total = [], 0
+        matches: list[dict[str, Any]] = []
+        total = 0
         starts = np.asarray([d.start for d in self.documents])
         for m in rx.finditer(self.text):
             total += 1
@@ -213,9 +210,16 @@ def load_context(context: Any, dw: Any = None, max_bytes: int = 50_000_000) -> C
             data = context.read_bytes()
         except OSError as exc:
             raise InputError(f"Cannot read the context file {context}: {exc.strerror}.") from exc
+        name = context.name
+        if data[:2] == b"\x1f\x8b":  # gzip: changelogs and manuals ship compressed (changelog.Debian.gz)
+            try:
+                data = gzip.decompress(data)[: max_bytes + 1]
+            except (OSError, EOFError) as exc:
+                raise InputError(f"{context} is not a readable gzip file: {exc}.") from exc
+            name = name.removesuffix(".gz")
         if b"\x00" in data[:8192]:
             raise InputError(f"{context} looks binary; the RLM reads text. Extract its text first.")
-        return ContextIndex.build([Document(context.name, data.decode("utf-8", errors="replace"))])
+        return ContextIndex.build([Document(name, data.decode("utf-8", errors="replace"))])
     if isinstance(context, (list, tuple)):
         return ContextIndex.build([Document(f"doc{i}", str(t)) for i, t in enumerate(context)])
     if isinstance(context, str):

@@ -13,6 +13,8 @@ import json
 import re
 from collections.abc import Iterator
 
+from deepwell.retrieval import Heading, find_headings
+
 __all__ = ["find_headers", "find_titles", "parse_records", "record_fields", "table_rows"]
 
 # header lines never span lines ([ \t], not \s); a name starts with a word character or a path sign and
@@ -54,43 +56,37 @@ def find_headers(text: str) -> list[tuple[int, str]]:
     return [(m.start(), m.group("name").strip().strip("\"'")) for m in best]
 
 
-# a markdown heading stands between blank lines (as linters require) and does not lead into a block with ':'
-_MD_TITLE = re.compile(
-    r"(?:\A|(?<=\n\n))(?P<level>#{1,2})[ \t]+(?P<name>\S[^\n]*?[^\s:,;#])[ \t#]*(?=\n[ \t]*\n|\n?\Z)"
-)
-# an RST title is underlined, followed by a blank line, and does not end like a sentence leading into a block
-_RST_TITLE = re.compile(
-    r"^(?P<name>[^\s\n][^\n]*?[^\s:,;])[ \t]*\n(?P<rule>([=\-~*#^+])\3{2,})[ \t]*(?=\n[ \t]*\n|\n?\Z)",
-    re.M,
-)
-_FENCE = re.compile(r"^(```|~~~)[^\n]*\n.*?^\1[ \t]*$", re.M | re.S)
-
-
 def find_titles(text: str) -> list[tuple[int, str]]:
     """(offset, title) of one file's top-level sections: markdown ``#`` headings, else RST titles.
 
     The fallback when no document header repeats, so a question about "which section" still has an answer
-    over one long markdown or reStructuredText file. Markdown headings inside code fences are not sections.
+    over one long markdown or reStructuredText file. Headings come from the shared rule
+    (``deepwell.retrieval.find_headings``: none inside code fences); to cut a file into documents a
+    markdown title must also stand between blank lines and not lead into a block with ':', and an RST
+    title must be followed by a blank line.
     """
     # titles must cut the text into sections of readable size; a handful of heading-like lines in megabytes
     # of text are stray comments, not the file's structure
     enough = max(2, len(text) // 50_000)
-    fenced = [(m.start(), m.end()) for m in _FENCE.finditer(text)]
 
-    def outside(pos: int) -> bool:
-        return not any(a <= pos < b for a, b in fenced)
+    def spaced(h: Heading) -> bool:
+        nl = text.find("\n", h.end)
+        after = text[h.end : nl if nl >= 0 else len(text)]
+        before = text[max(0, h.start - 2) : h.start] in ("", "\n", "\n\n")  # the start, or a blank line
+        return before and not after.strip() and not h.title.endswith((":", ",", ";"))
 
-    md = [m for m in _MD_TITLE.finditer(text) if outside(m.start())]
-    for level in ("#", "##"):
-        heads = [(m.start(), m.group("name")) for m in md if m.group("level") == level]
-        if len(heads) >= enough:
-            return heads
-    rst = [m for m in _RST_TITLE.finditer(text) if len(m.group("rule")) >= len(m.group("name").strip())]
+    heads = find_headings(text)
+    md = [h for h in heads if h.style == "atx" and spaced(h)]
+    for key in ("atx1", "atx2"):
+        found = [(h.start, h.title) for h in md if h.key == key]
+        if len(found) >= enough:
+            return found
+    rst = [h for h in heads if h.style == "rst" and spaced(h)]
     if rst:
-        top = rst[0].group("rule")[0]  # reStructuredText: the first adornment seen is the top level
-        heads = [(m.start("name"), m.group("name").strip()) for m in rst if m.group("rule")[0] == top]
-        if len(heads) >= enough:
-            return heads
+        top = rst[0].key  # reStructuredText: the first adornment seen is the top level
+        found = [(h.start, h.title) for h in rst if h.key == top]
+        if len(found) >= enough:
+            return found
     return []
 
 

@@ -254,9 +254,7 @@ async def run_code(e: Engine, user_tools: dict[str, Any] | None = None) -> Found
     async def rlm_query(question: str, text: str | None = None) -> str:
         if e.depth + 1 > e.config.max_depth or text is None:
             return await e.llm_query(f"{text or ''}\n\nQuestion: {question}")
-        from deepwell.rlm._runner import _nested
-
-        return await _nested(e, question, text)
+        return str(await e.session.nested(e, question, text))
 
     host = {
         "search": search,

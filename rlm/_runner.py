@@ -90,6 +90,12 @@ class RLM:
             self._llm = load_llm(self.settings)
         return self._llm
 
+    async def nested(self, e: Engine, question: str, text: str) -> str:
+        """``rlm_query``: a recursive RLM on a piece of the context, one level deeper."""
+        sub = RLM(text, settings=self.settings, llm=e.llm, dw=self._dw, config=e.config)
+        r = await sub.ask(question, mode="actions", depth=e.depth + 1)
+        return r.answer
+
     async def ask(
         self,
         question: str,
@@ -242,14 +248,6 @@ async def _can_code(llm: Any, sandbox: str) -> bool:
         return r.ok and "42" in r.stdout
     except Exception:
         return False
-
-
-async def _nested(e: Engine, question: str, text: str) -> str:
-    """``rlm_query``: a recursive RLM on a piece of the context, one level deeper."""
-    parent = e.session
-    sub = RLM(text, settings=parent.settings, llm=e.llm, dw=parent._dw, config=e.config)
-    r = await sub.ask(question, mode="actions", depth=e.depth + 1)
-    return r.answer
 
 
 async def answer_async(

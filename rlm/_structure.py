@@ -31,8 +31,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from deepwell.retrieval import find_headings
 from deepwell.retrieval.documents import compile_pattern
-from deepwell.retrieval.headings import find_headings
 from deepwell.rlm._formats import record_fields, table_rows
 
 from deepwell.core.errors import InputError
@@ -41,7 +41,6 @@ __all__ = ["LEAF_KINDS", "Match", "Node", "Tree", "build_tree", "entry_fields", 
 
 _PLURAL = {"entry": "entries", "class": "classes", "def": "defs"}
 LEAF_KINDS = frozenset({"entry", "item", "record"})
-_CHANGELOG_STYLES = frozenset({"debian", "release"})
 
 
 @dataclass(eq=False)
@@ -240,17 +239,15 @@ def build_tree(documents: list[tuple[str, str]]) -> Tree:
 
 def _parse_document(name: str, text: str, base: int, parent: Node) -> None:
     if _looks_python(name, text):
-        try:
-            module = ast.parse(text)
-        except (SyntaxError, ValueError):
-            module = None
-        if module is not None:
-            _python(module, text, base, parent)
+        probe = Node("", "root", "", 0, base, base + len(text))
+        if _python(text, base, probe) or name.endswith((".py", ".pyi")):
+            for c in probe.children:
+                parent.add(c)
             return
     if _MBOX_FROM.match(text) or len(_MBOX_FROM.findall(text[:200_000])) >= 2:
         _messages(text, base, parent)
         return
-    if _HEADER_BLOCK.match(text):
+    if (head := _HEADER_BLOCK.match(text)) and _MAIL_HEADER.search(head.group(0)):
         _message(text, 0, len(text), base, parent)
         return
     _generic(text, 0, len(text), base, parent)
@@ -272,7 +269,7 @@ def _generic(text: str, a: int, b: int, base: int, parent: Node) -> None:
         node = holder.add(Node("", "section", h.title, 0, base + a + h.start, base + a + h.start))
         if h.fields:
             node.fields.update(h.fields)
-        is_log = h.style in _CHANGELOG_STYLES or bool(stack and stack[-1][2])
+        is_log = h.style == "debian" or h.release or bool(stack and stack[-1][2])
         stack.append((h.depth, node, is_log))
         prev_end = h.end
     _leaves(
@@ -314,6 +311,16 @@ def _leaves(text: str, a: int, b: int, base: int, parent: Node, changelog: bool)
             raw = text[s:e]
             m = _BULLET.match(raw)
             first = (m.group("text") if m else raw).split("\n", 1)[0].strip()
+            nl = raw.find("\n")
+            if parent.fields.get("package") is None and nl > 0 and _is_label(first, raw[nl + 1 :], item[2]):
+                # "* Bug fixes" over a nested list labels a group, as a heading would; the Debian format
+                # defines each '*' line as one change, so there a line over sub-bullets stays one entry
+                group = holder.add(
+                    Node("", "section", first, 0, base + s, base + e, fields={"label": "list"})
+                )
+                _leaves(text, s + nl + 1, e, base, group, changelog)
+                item = None
+                return
             node = holder.add(Node("", kind, first[:200], 0, base + s, base + e, fields=entry_fields(raw)))
             if "contributor" in holder.fields and holder is not parent:
                 node.fields.setdefault("contributor", holder.fields["contributor"])
@@ -344,7 +351,9 @@ def _leaves(text: str, a: int, b: int, base: int, parent: Node, changelog: bool)
         start, pos = pos, end + 1
         stripped = line.strip()
         if _FENCE.match(line):
-            fenced = not fenced
+            if not fenced and item is not None and blank and len(line) - len(line.lstrip()) <= item[2]:
+                close()  # a fence at the item's indent after a blank line ends the item
+            fenced, blank = not fenced, False
             if item is not None:
                 item[1] = end
             continue
@@ -361,7 +370,8 @@ def _leaves(text: str, a: int, b: int, base: int, parent: Node, changelog: bool)
         if changelog and (t := _TRAILER.fullmatch(line)):
             close()
             flush_table()
-            parent.fields.update({k: v.strip() for k, v in t.groupdict().items()})
+            if "author" not in parent.fields:  # a block's own trailer comes first; later ones are history
+                parent.fields.update({k: v.strip() for k, v in t.groupdict().items()})
             if holder is not parent:
                 holder.end = base + start
             holder, blank = parent, False
@@ -397,6 +407,17 @@ def _leaves(text: str, a: int, b: int, base: int, parent: Node, changelog: bool)
         holder.end = max(holder.end, holder.children[-1].end if holder.children else holder.end)
 
 
+def _is_label(first: str, rest: str, indent: int) -> bool:
+    """A short, unpunctuated first line whose item holds only a nested list."""
+    # a numbered entry over a nested list is a table of contents line, not a category
+    if len(first.split()) > 5 or first[-1:] in ".:;,!?)`" or first[:1].isdigit() or not rest.strip():
+        return False
+    lines = [ln for ln in rest.split("\n") if ln.strip()]
+    first_nested = lines[0]
+    lead = len(first_nested) - len(first_nested.lstrip())
+    return lead > indent and bool(_BULLET.match(first_nested))
+
+
 _RULE_LINE = re.compile(r"([-*_=+~#])\1{2,}|(?:[-*_] ){2,}[-*_]")
 _CREDIT_WORD = re.compile(
     r"(?:(?:original|initial) )?(?:patch(?:es)?|contributed|thanks|reported|written|reviewed|suggested|fixed|"
@@ -406,14 +427,14 @@ _CREDIT_WORD = re.compile(
 _WHO = re.compile(r"[^.;:()\n]*[^.;:()\s]")
 # each with a literal prefix, so the scan over a long entry is a fast search rather than a regex per char
 _ISSUES = tuple(
-    re.compile(p)
-    for p in (
-        r"gh-\d+\b",
-        r"GH-\d+\b",
-        r"bpo-\d+\b",
-        r"CVE-\d{4}-\d{3,}\b",
-        r"#\d{2,}\b",
-        r"LP:[ \t]*#\d+",
+    (literal, re.compile(p))
+    for literal, p in (
+        ("gh-", r"gh-(?:issue-)?\d+\b"),
+        ("GH-", r"GH-\d+\b"),
+        ("bpo-", r"bpo-\d+\b"),
+        ("CVE-", r"CVE-\d{4}-\d{3,}\b"),
+        ("#", r"#\d{2,}\b"),
+        ("LP:", r"LP:[ \t]*#\d+"),
     )
 )
 _CLOSES = re.compile(r"loses:\s*((?:#?\d+[,\s]*)+)")  # after a C or c, checked where it is used
@@ -437,7 +458,8 @@ def _credits(flat: str) -> list[tuple[int, str, str]]:
 def _issue_matches(flat: str) -> list[tuple[int, re.Match[str]]]:
     found = (
         (m.start(), m)
-        for rx in _ISSUES
+        for literal, rx in _ISSUES
+        if literal in flat
         for m in rx.finditer(flat)
         if not (
             m.group(0)[0] == "#"
@@ -456,18 +478,26 @@ def entry_fields(raw: str) -> dict[str, str]:
     if credits:
         out["credit"] = "; ".join(c for _, c, _ in credits)
         out["credited"] = "; ".join(w for _, _, w in credits)
-    issues = list(dict.fromkeys(m.group(0).replace(" ", "") for _, m in _issue_matches(flat)))
+    issues = list(
+        dict.fromkeys(
+            m.group(0).replace(" ", "").replace("gh-issue-", "gh-") for _, m in _issue_matches(flat)
+        )
+    )
     if issues:
         out["issues"] = ", ".join(issues)
         cves = [i for i in issues if i.startswith("CVE-")]
         if cves:
             out["cve"] = ", ".join(cves)
-    closes = [
-        f"#{n}"
-        for m in _CLOSES.finditer(flat)
-        if m.start() and flat[m.start() - 1] in "Cc"
-        for n in re.findall(r"\d+", m.group(1))
-    ]
+    closes = (
+        []
+        if "loses:" not in flat
+        else [
+            f"#{n}"
+            for m in _CLOSES.finditer(flat)
+            if m.start() and flat[m.start() - 1] in "Cc"
+            for n in re.findall(r"\d+", m.group(1))
+        ]
+    )
     if closes:
         out["closes"] = ", ".join(dict.fromkeys(closes))
     kv = 0
@@ -495,52 +525,110 @@ def _looks_python(name: str, text: str) -> bool:
     return len(hints) >= 2 and sum(1 for h in hints if h.startswith(("def", "class", "async"))) >= 1
 
 
-def _python(module: ast.Module, text: str, base: int, parent: Node) -> None:
-    lines = [0]
-    for m in re.finditer("\n", text):
-        lines.append(m.end())
+# strings and comments, so that a "def" inside a docstring is not a definition; triple quotes first
+_PY_MASK = re.compile(
+    r'"""(?:\\.|[^\\])*?"""'
+    r"|'''(?:\\.|[^\\])*?'''"
+    r'|"(?:\\.|[^"\\\n])*"'
+    r"|'(?:\\.|[^'\\\n])*'"
+    r"|#[^\n]*",
+    re.S,
+)
+_PY_DEF = re.compile(r"(?:async[ \t]+)?(def|class)[ \t]+(\w+)")
+_DOCSTRING = re.compile(r"\s*[rRuU]?(\"\"\"|'''|\"|')((?:\\.|(?!\1).)*)", re.S)
 
-    def off(lineno: int, col: int) -> int:
-        return lines[lineno - 1] + col if lineno - 1 < len(lines) else len(text)
 
-    def visit(body: list[ast.stmt], holder: Node) -> None:
-        for st in body:
-            if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                first = st.decorator_list[0].lineno if st.decorator_list else st.lineno
-                s = off(first, 0)
-                e = off((st.end_lineno or st.lineno) + 1, 0) if st.end_lineno else s
-                e = min(e, len(text))
-                if isinstance(st, ast.ClassDef):
-                    node = holder.add(Node("", "class", st.name, 0, base + s, base + e))
-                    if st.bases:
-                        node.fields["bases"] = ", ".join(ast.unparse(x) for x in st.bases)
-                else:
-                    params = [x.arg for x in (*st.args.posonlyargs, *st.args.args, *st.args.kwonlyargs)]
-                    if st.args.vararg:
-                        params.append("*" + st.args.vararg.arg)
-                    if st.args.kwarg:
-                        params.append("**" + st.args.kwarg.arg)
-                    node = holder.add(
-                        Node("", "def", f"{st.name}({', '.join(params)})", 0, base + s, base + e)
-                    )
-                    node.fields["name"] = st.name
-                    node.fields["params"] = ", ".join(params)
-                    if isinstance(st, ast.AsyncFunctionDef):
-                        node.fields["async"] = "yes"
-                if st.decorator_list:
-                    node.fields["decorators"] = ", ".join(ast.unparse(d) for d in st.decorator_list)
-                doc = ast.get_docstring(st)
-                if doc:
-                    node.fields["doc"] = doc.strip().split("\n", 1)[0][:200]
-                visit(st.body, node)
+def _blank(m: re.Match[str]) -> str:
+    s = m.group(0)
+    return " " * len(s) if "\n" not in s else "\n".join(" " * len(p) for p in s.split("\n"))
 
-    visit(module.body, parent)
+
+def _python(text: str, base: int, parent: Node) -> bool:
+    """Python source as class → def, from one pass over its lines with strings and comments masked.
+
+    ``ast.parse`` of a whole module costs about a second per megabyte, too slow for a context of a
+    million tokens; statements are found by indentation here, and ``ast`` parses each ``def`` / ``class``
+    header for its parameters and bases. False when no definition is found.
+    """
+    masked = _PY_MASK.sub(_blank, text)
+    stack: list[tuple[int, Node]] = []  # (indent, node)
+    depth = 0  # open brackets: lines inside them continue a statement
+    decorators: list[tuple[int, str]] = []  # (offset, source) of '@' lines waiting for their def
+    pos = 0
+    found = False
+    for line in masked.split("\n"):
+        start, pos = pos, pos + len(line) + 1
+        body = line.lstrip()
+        if not body:
+            continue
+        if depth == 0:
+            indent = len(line) - len(body)
+            while stack and stack[-1][0] >= indent:
+                stack.pop()[1].end = base + (decorators[0][0] if decorators else start)
+            if body.startswith("@"):
+                decorators.append((start, text[start + indent : pos - 1].strip()))
+            elif m := _PY_DEF.match(body):
+                holder = stack[-1][1] if stack else parent
+                node = holder.add(_definition(text, masked, start + indent, m, decorators))
+                node.start = base + (decorators[0][0] if decorators else start)
+                node.end = base + len(text)
+                stack.append((indent, node))
+                decorators, found = [], True
+            else:
+                decorators = []
+        opened = line.count("(") + line.count("[") + line.count("{")
+        depth = max(0, depth + opened - line.count(")") - line.count("]") - line.count("}"))
+    return found
+
+
+def _definition(text: str, masked: str, at: int, m: re.Match[str], decorators: list[tuple[int, str]]) -> Node:
+    """A def or class node, its header parsed by ``ast`` (parameters, bases) and its docstring's line."""
+    kind, name = m.group(1), m.group(2)
+    depth, i = 0, at
+    while i < len(masked):  # the header ends at the ':' outside brackets
+        ch = masked[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == ":" and depth <= 0:
+            break
+        i += 1
+    node = Node("", "class" if kind == "class" else "def", name, 0, 0, 0)
+    try:
+        st: ast.stmt | None = ast.parse(text[at : i + 1] + " pass").body[0]
+    except (SyntaxError, ValueError, IndexError):
+        st = None
+    if isinstance(st, ast.ClassDef):
+        if st.bases:
+            node.fields["bases"] = ", ".join(ast.unparse(x) for x in st.bases)
+    elif isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        a = st.args
+        params = [x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
+        params += [f"*{a.vararg.arg}"] if a.vararg else []
+        params += [f"**{a.kwarg.arg}"] if a.kwarg else []
+        node.title = f"{name}({', '.join(params)})"
+        node.fields.update({"name": name, "params": ", ".join(params)})
+        if isinstance(st, ast.AsyncFunctionDef):
+            node.fields["async"] = "yes"
+    elif kind == "def":
+        node.title = f"{name}(...)"
+        node.fields["name"] = name
+    if decorators:
+        node.fields["decorators"] = ", ".join(d.lstrip("@") for _, d in decorators)
+    doc = _DOCSTRING.match(text, i + 1)
+    if doc:
+        first = next((ln.strip() for ln in doc.group(2).split("\n") if ln.strip()), "")
+        if first:
+            node.fields["doc"] = first[:200]
+    return node
 
 
 # ------------------------------------------------------------------------------------------- email
 
 _MBOX_FROM = re.compile(r"^From \S+ .*\d\d:\d\d(?::\d\d)?.*$", re.M)
 _HEADER_BLOCK = re.compile(r"(?:[A-Za-z][\w-]*:[^\n]*\n(?:[ \t][^\n]*\n)*){2,}\n")
+_MAIL_HEADER = re.compile(r"^(?:From|Subject|Message-ID|In-Reply-To):", re.M | re.I)
 _HEADER = re.compile(r"^(?P<key>[A-Za-z][\w-]*):[ \t]*(?P<value>[^\n]*(?:\n[ \t][^\n]*)*)", re.M)
 _ADDRESS = re.compile(r"^\s*\"?(?P<name>[^<\"]*?)\"?\s*<(?P<email>[^<>\s]+)>\s*$")
 

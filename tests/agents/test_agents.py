@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deepwell.agents import MCPToolBox, MixtureOfAgents, ToolAgent
+from deepwell.agents import MCPToolBox, ToolAgent
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
@@ -104,15 +104,3 @@ async def test_out_of_steps_says_so(dw: Deepwell) -> None:
         result = await ToolAgent(llm, MCPToolBox(client), max_steps=2).run("What is the capital of Mars?")
     assert result.status == "no_answer"
     assert result.answer  # either a hedged answer from evidence or an explicit "could not find"
-
-
-async def test_moa_aggregates_proposals(dw: Deepwell) -> None:
-    proposer = ScriptedLLM(["90 days [1]", "every 90 days [1]", "30 days"])
-    aggregator = ScriptedLLM(["Every 90 days [1]."])
-    async with Client(_server(dw)) as client:
-        result = await MixtureOfAgents([proposer], aggregator, MCPToolBox(client)).run(
-            "Key rotation?", "kb", n=3
-        )
-    assert result.answer == "Every 90 days [1]." and len(result.proposals) == 3
-    agg_prompt = aggregator.prompts[0][1]["content"]
-    assert "30 days" in agg_prompt and "Rotate API keys" in agg_prompt
