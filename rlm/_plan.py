@@ -511,6 +511,9 @@ async def fill_plan_with_model(e: Any, question: str, tree: Any) -> tuple[Plan, 
         op = "extract"
         data = {}
     plan = _complete(op, question, tree, "model")
+    lv = level_of(str(data.get("level", ""))) if data else None
+    if lv and op in ("count", "argmax", "argmin", "compare"):
+        plan.counted = lv  # the kind the model says is counted, checked like any level word
     return plan, {"model_plan": data}
 
 

@@ -179,3 +179,25 @@ async def test_a_follow_up_borrows_the_referent_of_the_previous_question(dw) -> 
     assert first.answer == "Bo Park" and second.answer == "Fri, 13 Jan 2023 09:30:00 +0100"
     info = dw.store.runs.get(second.run_id).info
     assert "2.1-2" in info["resolved_question"]
+
+
+async def test_a_model_can_fill_the_plan_under_its_schema(dw) -> None:  # type: ignore[no-untyped-def]
+    """planner="model" (for models that follow a JSON schema): the root model's op is used, and the terms
+    are still checked against the tree; a garbled plan falls back to extract, never to an answer."""
+    import json
+
+    from deepwell.rlm import RLMConfig
+
+    plan = json.dumps({"op": "count", "target": "2.1-1", "level": "entry", "field": ""})
+    llm = ScriptedLLM(root=[plan])
+    r = await answer_async(
+        "Tell me about version 2.1-1 and its entries.",
+        CHANGELOG,
+        llm=llm,
+        dw=dw,
+        mode="actions",
+        config=RLMConfig(planner="model"),
+    )
+    assert (r.status, r.answer) == ("answered", "4")
+    steps = dw.store.runs.get(r.run_id).steps
+    assert [s.data.get("plan", {}).get("source") for s in steps if s.kind == "plan"][-1] == "model"
