@@ -195,12 +195,34 @@ def units_of(tree: Any) -> _Units:
     walk(tree.root)
     if len(leaves) < 2:  # no structure: paragraphs are the units
         leaves = []
-        for m in re.finditer(r"\S(?:.|\n(?!\s*\n))*", tree.text):
-            leaves.append(_Para(m.start(), m.end()))
+    leaves += _gaps(tree, leaves)  # text no leaf covers (prose under a heading) is a unit too
     leaves.sort(key=lambda n: n.start)
     u = _Units(leaves, [n.start for n in leaves], [n.end for n in leaves], tree.text, tree.text.lower())
     tree._plan_units = u
     return u
+
+
+def _gaps(tree: Any, leaves: list[Any]) -> list[Any]:
+    """Paragraphs of the text that lie outside every leaf, each under the innermost node holding it."""
+    spans = sorted((n.start, n.end) for n in leaves)
+    out: list[Any] = []
+    pos = 0
+    for a, b in [*spans, (len(tree.text), len(tree.text))]:
+        if a > pos:
+            for m in re.finditer(r"\S(?:.|\n(?!\s*\n))*", tree.text[pos:a]):
+                start, end = pos + m.start(), pos + m.end()
+                out.append(_Para(start, end, parent=_innermost(tree.root, start)))
+        pos = max(pos, b)
+    return out
+
+
+def _innermost(node: Any, offset: int) -> Any:
+    while True:
+        starts = [c.start for c in node.children]
+        i = bisect.bisect_right(starts, offset) - 1
+        if i < 0 or not (node.children[i].start <= offset < node.children[i].end):
+            return node
+        node = node.children[i]
 
 
 @dataclass(eq=False)
@@ -683,7 +705,7 @@ def _count_under(n: Any, level: str | None) -> int:
 
 
 def _evidence(tree: Any, n: Any, chars: int = 300) -> dict[str, Any]:
-    path = tree.path(n) if hasattr(n, "id") and n.id else []
+    path = _path(tree, n)
     return {
         "node": getattr(n, "id", ""),
         "path": path,
@@ -706,6 +728,13 @@ def _nothing(c: _Ctx) -> Outcome:
         [],
         f"searched every part of the text for {names}",
     )
+
+
+def _path(tree: Any, n: Any) -> list[str]:
+    if getattr(n, "id", ""):
+        return list(tree.path(n))
+    p = getattr(n, "parent", None)
+    return list(tree.path(p)) if p is not None and p.kind != "root" else []
 
 
 def _missing(c: _Ctx) -> Outcome | None:
@@ -790,7 +819,7 @@ async def _locate(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome
             "located by rare terms; a tie",
         )
     if not c.plan.levels:
-        path = c.tree.path(node) if getattr(node, "id", "") else []
+        path = _path(c.tree, node)
         if not path:  # prose without headings: "where" asks for what the sentence says
             return await _read_value(e, c, question, parent)
         return Outcome("answered", " > ".join(path), ev, "located by rare terms; path of enclosing headings")
