@@ -359,9 +359,13 @@ def frame_op(question: str) -> str | None:
     )
     if m and level_of(m.group(1)):
         return "enclosing"
-    if re.match(r"\s*(?:tell me|give|state|find)\s+the\s+\w+", a, re.I):
+    if re.match(r"\s*(?:tell me|give(?: me)?|state|find)\s+the\s+\w+", a, re.I):
         return "extract"
-    if re.match(r"\s*(?:who|whom|whose|when)\b|\s*what(?:'s|\s+(?:is|are|was|were))\s+the\b", a, re.I):
+    if re.search(
+        r"(?:^|[,;:\u2014\u2013]\s)\s*(?:(?:who|whom|whose|when)\b|what(?:'s|\s+(?:is|are|was|were))\s+the\b)",
+        a,
+        re.I,
+    ):
         return "extract"  # a person, a date, or "what is the <attribute> of X": a value
     if re.match(r"\s*where\b", a, re.I):
         return "locate"
