@@ -1149,6 +1149,11 @@ def _default_of(c: _Ctx, nodes: list[Any]) -> Outcome:
     )
 
 
+_QUANTITY_Q = re.compile(
+    r"\b(?:how (?:long|often|far|old|big|fast|heavy|hot|cold|much)|what (?:pressure|temperature|size|"
+    r"speed|weight|length|height|distance|price|cost|percentage|rate|age|year|port))\b",
+    re.I,
+)
 _SENT = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=[ \t]*(?:[#>*+-]|\d+[.)])\s)")
 
 
@@ -1157,18 +1162,24 @@ async def _read_value(e: Any, c: _Ctx, question: str, parent: int | None) -> Out
     ranked = _best_units(c, 4)
     if not ranked:
         return _nothing(c)
-    keys = [t for t, idf, ident in c.terms if ident and idf > 0] or [c.terms[0][0]]
-    sentences: list[str] = []
+    idents = [t for t, idf, ident in c.terms if ident and idf > 0]
+    keys = idents or [c.terms[0][0]]
+    scored: list[tuple[float, int, str]] = []
     for _, i in ranked:
         n = c.units.nodes[i]
         body = c.tree.text[n.start : n.end]
         for s in _SENT.split(body):
             s = s.strip()
-            held = any(_term_rx(k.lower()).search(s.lower()) for k in keys)
-            if 8 < len(s) < 600 and held and s not in sentences:
-                sentences.append(s)
-        if len(sentences) >= 3:
-            break
+            if not 8 < len(s) < 600 or any(s == x for _, _, x in scored):
+                continue
+            low = s.lower()
+            if idents and not any(_term_rx(k.lower()).search(low) for k in idents):
+                continue  # with an identifier, only sentences that carry it can answer
+            # a sentence is ranked by the rarity of the question's terms it holds, not by one key
+            w = sum(max(idf, 0.5) for t, idf, _ in c.terms if _term_rx(t.lower()).search(low))
+            if w > 0:
+                scored.append((w, -len(scored), s))
+    sentences = [x for _, _, x in sorted(scored, reverse=True)[:3]]
     if not sentences:
         n = c.units.nodes[ranked[0][1]]
         sentences = [c.tree.text[n.start : min(n.end, n.start + 500)]]
@@ -1178,12 +1189,15 @@ async def _read_value(e: Any, c: _Ctx, question: str, parent: int | None) -> Out
     replies = await e.llm_query_batched(prompts, parent=parent, max_tokens=48)
     wants_number = bool(re.search(r"\b(number|how many|what year|count|amount)\b", question, re.I))
     masked_q = question
+    quantity = bool(_QUANTITY_Q.search(_asking(question)))
     for s, reply in zip(sentences, replies, strict=False):
         # numbers that are part of the key ("Saffron-50") are not the answer
         shown = s
         for k in keys:
             shown = _term_rx(k.lower()).sub(lambda m: "\u2063" * len(m.group(0)), shown.lower())
         span = _value_in(reply, _restore_case(shown, s), masked_q, wants_number)
+        if span and quantity and not re.search(r"\d", span):
+            continue  # "what pressure", "how long": words alone do not answer a quantity
         if span and not any(span.lower() in k.lower() for k in keys):
             return Outcome(
                 "answered", span, [{"text": s}], "the model read the best sentences; span verified"

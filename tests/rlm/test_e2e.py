@@ -149,7 +149,15 @@ def notes_dir(tmp_path: Path) -> Path:
     ("question", "expected"),
     [
         ("How often must API keys be rotated?", "90 days"),
-        ("What pressure should road tyres have?", "5 and 7 bar"),
+        pytest.param(
+            "What pressure should road tyres have?",
+            "5 and 7 bar",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="SmolLM2-135M reads the right sentence but does not reply with the range; this passed "
+                "before only because a fallback took the first quantity after the anchor (removed, issue 10)",
+            ),
+        ),
         ("Which document mentions the word 'Oolong'?", "tea.html"),
     ],
 )
