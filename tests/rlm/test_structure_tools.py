@@ -48,7 +48,9 @@ async def test_action_mode_reads_the_tree(dw) -> None:  # type: ignore[no-untype
         json.dumps({"action": "answer", "argument": "2.10-3"}),
     ]
     llm = ScriptedLLM(root=root)
-    r = await answer_async("Which upload fixed CVE-2024-1234?", DEBIAN, llm=llm, dw=dw, mode="actions")
+    # a question no plan fits, so the root model explores with the tree actions (a structural question
+    # such as "which upload fixed CVE-2024-1234?" is answered by the plan without them)
+    r = await answer_async("Which one is it?", DEBIAN, llm=llm, dw=dw, mode="actions")
     assert (r.status, r.answer) == ("answered", "2.10-3")
     steps = dw.store.runs.get(r.run_id).steps
     tool_steps = [s.data for s in steps if s.kind == "tool" and s.data["tool"] in ("locate", "fields")]
