@@ -338,6 +338,13 @@ def frame_op(question: str) -> str | None:
     "when" a named value. These are the grammar of questions in any domain; everything else is left to
     the worked examples."""
     a = _asking(question)
+    many = re.search(r"\bhow many\W+(?:[^\w\s]\S*\s+)?([A-Za-z][\w-]*)", a, re.I)
+    if (
+        many
+        and not level_of(many.group(1))
+        and many.group(1).lower() not in ("times", "different", "distinct")
+    ):
+        return "extract"  # "how many degrees": a quantity the text states, not parts to count
     if re.search(r"\bhow many\b|^\s*count\b|\bwhat(?:'s|\s+is)\s+the\s+(?:total\s+)?number\s+of\b", a, re.I):
         return "count"
     if _MOST.search(a):

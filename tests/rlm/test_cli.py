@@ -137,7 +137,7 @@ def test_answers_a_needle_with_the_real_model_then_shows_the_run(tmp_path: Path,
 
     shown = run(["show", result["run_id"]], data)
     assert shown.returncode == 0, shown.stderr
-    assert "4417263" in shown.stdout and "strategy" in shown.stdout
+    assert "4417263" in shown.stdout and "plan" in shown.stdout and "execute" in shown.stdout
 
     # follow-up questions in one session (the context is loaded and indexed once)
     r = run(
