@@ -162,9 +162,9 @@ async def test_self_moa_seq_aggregates_a_sliding_window(dw: Deepwell) -> None:
 @pytest.mark.model
 @pytest.mark.slow
 def test_sdk_ask_answers_from_the_samples(dw: Deepwell) -> None:
-    r = dw.ask("How often must API keys be rotated?", "samples")
+    r = dw.ask("Up to how much are meals reimbursed per day when travelling?", "samples")
     assert r.status == "answered", r.draft
-    assert "90" in r.answer and "handbook" in r.citations[0].uri, r.answer
+    assert "60" in r.answer and "handbook" in r.citations[0].uri, r.answer
     assert r.run_id and dw.store.runs.get(r.run_id).status == "answered"
 
 
@@ -179,13 +179,13 @@ def test_sdk_ask_says_not_found_when_the_sources_do_not_say(dw: Deepwell) -> Non
 @pytest.mark.slow
 async def test_self_moa_answers_from_the_samples(dw: Deepwell) -> None:
     r = await dw.ask_async(
-        "Up to how much are meals reimbursed per day when travelling?",
+        "How often must API keys be rotated?",
         "samples",
         method="self-moa",
         samples=3,
     )
     assert r.status == "answered", r.draft
-    assert "60" in r.answer and "handbook" in r.citations[0].uri, r.answer
+    assert "90" in r.answer and "handbook" in r.citations[0].uri, r.answer
     run = dw.store.runs.get(r.run_id or "")
     assert sum(s.kind == "proposal" for s in run.steps) == 3 and any(s.kind == "aggregate" for s in run.steps)
 
