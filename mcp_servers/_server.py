@@ -376,8 +376,8 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
         k: Annotated[int, Field(ge=1, le=10, description="Passages to read.")] = 4,
         method: Annotated[
             Literal["single", "vote", "self-moa", "self-moa-seq", "moa"],
-            Field(description="single is measured best for the small default model; see bench/answers."),
-        ] = "single",
+            Field(description="self-moa is measured best (bench/answers); single is fastest."),
+        ] = "self-moa",
     ) -> AnswerOut:
         """Answer from a collection with the local model: each sentence cites a source as [n] (document,
         chunk, character span) and is checked against it; status not_found when the sources do not say."""

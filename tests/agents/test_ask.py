@@ -85,7 +85,13 @@ def test_support_check_keeps_what_a_source_says_and_cuts_the_rest(dw: Deepwell) 
 
 async def test_ask_cites_document_chunk_and_span_and_stores_the_run(dw: Deepwell) -> None:
     llm = ScriptedLLM(["Every API key must be rotated at least every 90 days."])
-    r = await ask("How often must API keys be rotated?", _search(dw), llm, runs=dw.store.runs)  # type: ignore[arg-type]
+    r = await ask(
+        "How often must API keys be rotated?",
+        _search(dw),
+        llm,  # type: ignore[arg-type]
+        method="single",
+        runs=dw.store.runs,
+    )
     assert r.status == "answered" and "90 days [1]" in r.answer
     c = r.citations[0]
     doc = dw.get_document("samples", c.uri)
@@ -97,7 +103,7 @@ async def test_ask_cites_document_chunk_and_span_and_stores_the_run(dw: Deepwell
 
 async def test_invented_answer_and_empty_question(dw: Deepwell) -> None:
     llm = ScriptedLLM(["Mercury boils at 357 degrees Celsius."])
-    r = await ask("What is the boiling point of mercury?", _search(dw), llm)  # type: ignore[arg-type]
+    r = await ask("What is the boiling point of mercury?", _search(dw), llm, method="single")  # type: ignore[arg-type]
     assert (r.status, r.answer, r.citations) == ("not_found", NOT_FOUND, [])
     with pytest.raises(InputError):
         await ask("  ", _search(dw), llm)  # type: ignore[arg-type]
