@@ -7,6 +7,7 @@ every tool returns a few hundred characters.
 
 from __future__ import annotations
 
+import gzip
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from deepwell.retrieval import BM25Index
 from deepwell.retrieval.documents import compile_pattern
 from deepwell.retrieval.loaders import LOADERS, iter_files, load_file
 from deepwell.rlm._formats import find_headers, find_titles, parse_records
+from deepwell.rlm._structure import Tree, build_tree
 
 from deepwell.core.errors import InputError
 
@@ -65,22 +67,32 @@ class ContextIndex:
     _chunks: list[Passage] = field(default_factory=list)
     _bm25: BM25Index | None = None
     segmented: bool = False
+    segmented_by: str = ""  # "headers" (documents inside one text) or "titles" (its top-level sections)
+    source_name: str = "context"
+    _tree: Tree | None = None
 
     @classmethod
     def build(cls, documents: list[Document]) -> ContextIndex:
         if not documents or not any(d.text.strip() for d in documents):
             raise InputError("The context is empty; pass a file, text or collection with something in it.")
-        segmented = False
+        segmented, segmented_by, source = False, "", documents[0].name if len(documents) == 1 else "context"
         if len(documents) == 1:
-            documents, segmented = _segment(documents[0].text), True
+            documents, segmented_by = _segment(documents[0].text)
+            segmented = True
             if len(documents) == 1:
                 documents[0].name = "context"
-                segmented = False
+                segmented, segmented_by = False, ""
         pos = 0
         for d in documents:
             d.start = pos
             pos += len(d.text) + 2
-        idx = cls(documents=documents, text="\n\n".join(d.text for d in documents), segmented=segmented)
+        idx = cls(
+            documents=documents,
+            text="\n\n".join(d.text for d in documents),
+            segmented=segmented,
+            segmented_by=segmented_by,
+            source_name=source,
+        )
         idx._index()
         return idx
 
@@ -92,6 +104,16 @@ class ContextIndex:
         ids = np.arange(len(self._chunks), dtype=np.int64)
         self._bm25 = BM25Index.build(ids, [c.text for c in self._chunks], revision=0)
 
+    @property
+    def tree(self) -> Tree:
+        """The structure model of the context (built on first use; one linear pass)."""
+        if self._tree is None:
+            if len(self.documents) == 1 or self.segmented_by == "titles":
+                self._tree = build_tree([(self.source_name, self.text)])
+            else:
+                self._tree = build_tree([(d.name, d.text) for d in self.documents])
+        return self._tree
+
     def describe(self, count_tokens: Any = None, preview_chars: int = 300) -> dict[str, Any]:
         names = [d.name for d in self.documents]
         small = count_tokens is not None and len(self.text) < 200_000
@@ -99,8 +121,10 @@ class ContextIndex:
             "chars": len(self.text),
             "tokens": count_tokens(self.text) if small else round(len(self.text) / 4),
             "documents": len(self.documents),
+            # before the names: a prompt that clips this description keeps what the text is made of
+            "structure": ("documents detected from header lines; " if self.segmented_by == "headers" else "")
+            + self.tree.describe(),
             "document_names": names[:20] + (["…"] if len(names) > 20 else []),
-            "structure": "documents detected from header lines" if self.segmented else "as given",
             "preview": self.text[:preview_chars],
         }
 
@@ -147,19 +171,21 @@ class ContextIndex:
         return parse_records(self.text)
 
 
-def _segment(text: str) -> list[Document]:
+def _segment(text: str) -> tuple[list[Document], str]:
     """Split one text into documents at the most frequent kind of header line, if any repeats; else at its
-    top-level markdown or reStructuredText titles."""
-    heads = find_headers(text) or find_titles(text)
+    top-level markdown or reStructuredText titles. Says which of the two it did."""
+    heads, how = find_headers(text), "headers"
     if not heads:
-        return [Document("context", text)]
+        heads, how = find_titles(text), "titles"
+    if not heads:
+        return [Document("context", text)], ""
     docs = []
     if heads[0][0] > 0 and text[: heads[0][0]].strip():
         docs.append(Document("(preamble)", text[: heads[0][0]]))
     for i, (start, name) in enumerate(heads):
         end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
         docs.append(Document(name, text[start:end]))
-    return docs
+    return docs, how
 
 
 def load_context(context: Any, dw: Any = None, max_bytes: int = 50_000_000) -> ContextIndex:
@@ -184,9 +210,16 @@ def load_context(context: Any, dw: Any = None, max_bytes: int = 50_000_000) -> C
             data = context.read_bytes()
         except OSError as exc:
             raise InputError(f"Cannot read the context file {context}: {exc.strerror}.") from exc
+        name = context.name
+        if data[:2] == b"\x1f\x8b":  # gzip: changelogs and manuals ship compressed (changelog.Debian.gz)
+            try:
+                data = gzip.decompress(data)[: max_bytes + 1]
+            except (OSError, EOFError) as exc:
+                raise InputError(f"{context} is not a readable gzip file: {exc}.") from exc
+            name = name.removesuffix(".gz")
         if b"\x00" in data[:8192]:
             raise InputError(f"{context} looks binary; the RLM reads text. Extract its text first.")
-        return ContextIndex.build([Document(context.name, data.decode("utf-8", errors="replace"))])
+        return ContextIndex.build([Document(name, data.decode("utf-8", errors="replace"))])
     if isinstance(context, (list, tuple)):
         return ContextIndex.build([Document(f"doc{i}", str(t)) for i, t in enumerate(context)])
     if isinstance(context, str):

@@ -1,7 +1,9 @@
 """Agents over a real in-process MCP session to a small server backed by a real Deepwell store.
 
-Control flow uses ``ScriptedLLM`` (a named fake that replays given outputs); the end-to-end test at the
-bottom runs the real default GGUF model.
+Every test here drives control flow with ``ScriptedLLM`` (a named fake that replays given outputs), so
+none of them shows that a real model can use the tools: the real default GGUF model is exercised through
+the RAG ``ask`` tool in ``tests/mcp_servers/test_tools.py`` and through the RLM in ``tests/rlm``. A
+tool-calling agent on SmolLM2-135M is not tested because that model cannot drive a tool loop reliably.
 """
 
 from __future__ import annotations
