@@ -61,9 +61,14 @@ class ScriptedLLM:
         return None
 
 
+# A model instance of its own (no prompt-state cache, so a key no other test file shares): with a 135M
+# model, greedy output can change with which prefix an earlier test left in the KV cache.
+ISOLATED = {"llm_cache_mb": 0}
+
+
 @pytest.fixture
 def dw(tmp_path: Path):  # type: ignore[no-untyped-def]
-    d = Deepwell(Settings(data_dir=tmp_path / "data"))
+    d = Deepwell(Settings(data_dir=tmp_path / "data", **ISOLATED))
     d.ingest([SAMPLES], "samples")
     yield d
     d.close()
@@ -202,6 +207,7 @@ def test_cli_ask_streams_then_cites_and_runs_show_renders(dw: Deepwell, tmp_path
     from deepwell.cli import app
 
     monkeypatch.setenv("DEEPWELL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DEEPWELL_LLM_CACHE_MB", "0")
     r = CliRunner().invoke(
         app, ["ask", "How many days of paid leave do employees accrue per month?", "-c", "samples"]
     )
