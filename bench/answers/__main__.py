@@ -199,7 +199,8 @@ def main() -> None:
     peer = next(r for r in out["methods"] if r["method"].startswith("raw"))
     for r in out["methods"]:
         d, h = r["dev"], r["heldout"]
-        ratio = (d["em"] + h["em"]) / max(1e-9, peer["dev"]["em"] + peer["heldout"]["em"])
+        peer_em = peer["dev"]["em"] + peer["heldout"]["em"]
+        ratio = f"{(d['em'] + h['em']) / peer_em:.1f}x" if peer_em else "- (raw 0)"
         table.add_row(
             r["method"],
             f"{d['em']:.2f}",
@@ -212,7 +213,7 @@ def main() -> None:
             str(d["not_found"] + h["not_found"]),
             str(round((d["tokens_per_q"] + h["tokens_per_q"]) / 2)),
             f"{(d['seconds_per_q'] + h['seconds_per_q']) / 2:.1f}",
-            f"{ratio:.1f}x",
+            ratio,
         )
     Console().print(table)
 
