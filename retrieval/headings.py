@@ -129,6 +129,11 @@ def find_headings(text: str) -> list[Heading]:
         if code[i] or not line.strip():
             i += 1
             continue
+        if line[0].isspace():  # only a manual's subsection title is indented
+            if line[0] == " " and _man_subsection(lines, i, found):
+                found.append((i, i, line.strip(), "man", "man-sub"))
+            i += 1
+            continue
         prev_blank = i == 0 or not lines[i - 1].strip()
         nxt = lines[i + 1] if i + 1 < n else ""
         # reStructuredText over- and underline: rule, title, same rule
@@ -152,7 +157,6 @@ def find_headings(text: str) -> list[Heading]:
         # underline: a title line after a blank line (or the start), then a rule at least as long
         if (
             prev_blank
-            and not line[0].isspace()
             and (rm := _RULE.fullmatch(nxt))
             and not _RULE.fullmatch(line)
             and not _SYMBOL_BULLET.match(line)
@@ -167,11 +171,6 @@ def find_headings(text: str) -> list[Heading]:
                 found.append((i, i + 1, line.strip(), "rst", f"rst{ch}"))
                 i += 2
                 continue
-        if line[0].isspace():
-            if _man_subsection(lines, i, found):
-                found.append((i, i, line.strip(), "man", "man-sub"))
-            i += 1
-            continue
         stripped = line.strip()
         if _release_version(stripped):
             found.append((i, i, stripped, "release", "release"))

@@ -350,7 +350,7 @@ def _leaves(text: str, a: int, b: int, base: int, parent: Node, changelog: bool)
         line = text[pos:end]
         start, pos = pos, end + 1
         stripped = line.strip()
-        if _FENCE.match(line):
+        if ("```" in line or "~~~" in line) and _FENCE.match(line):
             if not fenced and item is not None and blank and len(line) - len(line.lstrip()) <= item[2]:
                 close()  # a fence at the item's indent after a blank line ends the item
             fenced, blank = not fenced, False
@@ -367,7 +367,7 @@ def _leaves(text: str, a: int, b: int, base: int, parent: Node, changelog: bool)
                 flush_table()
             continue
         indent = len(line) - len(line.lstrip())
-        if changelog and (t := _TRAILER.fullmatch(line)):
+        if changelog and line.startswith(" -- ") and (t := _TRAILER.fullmatch(line)):
             close()
             flush_table()
             if "author" not in parent.fields:  # a block's own trailer comes first; later ones are history
@@ -376,7 +376,7 @@ def _leaves(text: str, a: int, b: int, base: int, parent: Node, changelog: bool)
                 holder.end = base + start
             holder, blank = parent, False
             continue
-        if changelog and (g := _GROUP.fullmatch(line)):
+        if changelog and "[" in line and (g := _GROUP.fullmatch(line)):
             close()
             if holder is not parent:
                 holder.end = base + start
@@ -419,10 +419,20 @@ def _is_label(first: str, rest: str, indent: int) -> bool:
 
 
 _RULE_LINE = re.compile(r"([-*_=+~#])\1{2,}|(?:[-*_] ){2,}[-*_]")
-_CREDIT_WORD = re.compile(
-    r"(?:(?:original|initial) )?(?:patch(?:es)?|contributed|thanks|reported|written|reviewed|suggested|fixed|"
-    r"implemented|authored)\Z",
-    re.I,
+_CREDIT_VERBS = frozenset(
+    [
+        "patch",
+        "patches",
+        "contributed",
+        "thanks",
+        "reported",
+        "written",
+        "reviewed",
+        "suggested",
+        "fixed",
+        "implemented",
+        "authored",
+    ]
 )
 _WHO = re.compile(r"[^.;:()\n]*[^.;:()\s]")
 # each with a literal prefix, so the scan over a long entry is a fast search rather than a regex per char
@@ -447,10 +457,12 @@ def _credits(flat: str) -> list[tuple[int, str, str]]:
     for word in (" by ", " to "):
         i = flat.find(word)
         while i >= 0:
-            head = _CREDIT_WORD.search(flat, max(0, i - 24), i)
-            who = _WHO.match(flat, i + 4) if head else None
-            if head and who and (head.start() == 0 or not flat[head.start() - 1].isalpha()):
-                out.append((head.start(), flat[head.start() : who.end()], who.group(0).strip()))
+            j = flat.rfind(" ", 0, i) + 1
+            if flat[j:i].lower() in _CREDIT_VERBS and (who := _WHO.match(flat, i + 4)):
+                k = flat.rfind(" ", 0, j - 1) + 1 if j else 0
+                if j and flat[k : j - 1].lower() in ("original", "initial"):
+                    j = k
+                out.append((j, flat[j : who.end()], who.group(0).strip()))
             i = flat.find(word, i + 1)
     return sorted(out)
 
