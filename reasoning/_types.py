@@ -54,7 +54,11 @@ class Completion:
 
 @runtime_checkable
 class LLM(Protocol):
-    """Chat completion, async first. Implementations: ``LlamaCppLLM`` (in-process), ``OpenAICompatLLM``."""
+    """Chat completion, async first. Implementations: ``LlamaCppLLM`` (in-process), ``OpenAICompatLLM``.
+
+    ``temperature=None`` means the model's default (``reasoning.Sampling``); every backend applies the
+    same repetition guard, and a generation it stopped has ``finish_reason == "loop"``.
+    """
 
     name: str
     n_ctx: int
@@ -64,7 +68,7 @@ class LLM(Protocol):
         messages: list[Message],
         *,
         max_tokens: int = 256,
-        temperature: float = 0.0,
+        temperature: float | None = None,
         seed: int | None = None,
         stop: list[str] | None = None,
         json_schema: dict[str, Any] | None = None,
@@ -76,7 +80,7 @@ class LLM(Protocol):
         messages: list[Message],
         *,
         max_tokens: int = 256,
-        temperature: float = 0.0,
+        temperature: float | None = None,
         seed: int | None = None,
         stop: list[str] | None = None,
     ) -> AsyncIterator[str]: ...

@@ -7,7 +7,8 @@ import re
 from typing import Any
 
 from deepwell.rlm._engine import Engine
-from deepwell.rlm._strategies import STRATEGIES, Found, route
+from deepwell.rlm._plan import execute_plan, fill_plan, fill_plan_with_model
+from deepwell.rlm._strategies import Found, count_records
 from deepwell.rlm.sandbox import SANDBOXES, SandboxLimits
 
 from deepwell.core.errors import DeepwellError, OutputError
@@ -28,7 +29,6 @@ _ACTION_SCHEMA = {
                 "children",
                 "entries",
                 "fields",
-                "strategy",
                 "answer",
             ],
         },
@@ -45,9 +45,7 @@ _ACTION_SYSTEM = (
     "locate: argument = a word or id; every match with the headings it sits under.\n"
     "children: argument = a node id such as 0.3. entries: argument = a node id, then optional words to "
     "filter by. fields: argument = a node id (version, author, date, credits, issue ids).\n"
-    "strategy: argument = one of "
-    + ", ".join(STRATEGIES)
-    + ".\nanswer: argument = the final answer, only if the results above contain it."
+    "answer: argument = the final answer, only if the results above contain it."
 )
 
 
@@ -63,18 +61,44 @@ def _valid_answer(answer: str, question: str) -> bool:
 
 
 async def run_actions(e: Engine) -> Found | None:
-    """Strategies chosen by the question's shape first; then the model's own constrained actions."""
-    tried: set[str] = set()
-    for name in route(e.question, e.ctx)[:2]:
-        tried.add(name)
-        try:
-            found = await STRATEGIES[name](e, e.question)
-        except DeepwellError as exc:
-            e.trajectory.step("error", {"strategy": name, "error": str(exc)})
-            e.budget.error()
-            continue
-        if found and _valid_answer(found.answer, e.question):
-            return found
+    """A typed plan executed over the structure tree; the model's own constrained actions only when the
+    plan found nothing to work on (no key term of the question is in the text)."""
+    found = await run_plan(e)
+    if found.status == "answered" or found.evidence or found.status == "not_found":
+        return found
+    e.trajectory.step("note", {"why": "the plan found nothing to work on; the model explores"})
+    return await _explore(e) or found
+
+
+async def run_plan(e: Engine) -> Found:
+    """Fill the plan, run it, and record plan, execution and evidence in the trajectory."""
+    tree = e.ctx.tree
+    step = e.trajectory.step("plan", {"planner": e.config.planner})
+    if e.config.planner == "model":
+        plan, why = await fill_plan_with_model(e, e.question, tree)
+    else:
+        plan, why = fill_plan(e.question, tree, e.config.embedding_model)
+    e.trajectory.step("plan", {"plan": plan.model_dump(), **why}, parent=step)
+    if plan.op in ("count", "argmax", "argmin") and len(e.ctx.records()[1]) >= 2:
+        rec = await count_records(e, e.question, plan.op)
+        if rec is not None:
+            return rec
+    try:
+        out = await execute_plan(e, plan, tree, e.question, step)
+    except DeepwellError as exc:
+        e.trajectory.step("error", {"plan": plan.op, "error": str(exc)}, parent=step)
+        e.budget.error()
+        return Found(
+            f"The plan failed: {exc}",
+            [{"error": str(exc), "plan": plan.model_dump()}],
+            f"{plan.op} failed",
+            "uncertain",
+        )
+    return Found(out.answer, out.evidence, out.how, out.status)
+
+
+async def _explore(e: Engine) -> Found | None:
+    """The root model's constrained actions; an answer is accepted only if a result it read holds it."""
     observations: list[str] = []
     done: set[tuple[str, str]] = set()
     while True:
@@ -132,17 +156,6 @@ async def run_actions(e: Engine) -> Found | None:
                 observations.append(
                     "Result: " + _clip(await _tree_action(e, kind, arg, step), e.config.observation_chars)
                 )
-            elif kind == "strategy":
-                name = (
-                    arg
-                    if arg in STRATEGIES
-                    else next((n for n in STRATEGIES if n not in tried), "map_reduce")
-                )
-                tried.add(name)
-                found = await STRATEGIES[name](e, e.question)
-                if found and _valid_answer(found.answer, e.question):
-                    return found
-                observations.append(f"Result: strategy {name} found nothing.")
         except DeepwellError as exc:
             e.budget.error()
             observations.append(f"Result: error: {exc}")
@@ -241,9 +254,7 @@ async def run_code(e: Engine, user_tools: dict[str, Any] | None = None) -> Found
     async def rlm_query(question: str, text: str | None = None) -> str:
         if e.depth + 1 > e.config.max_depth or text is None:
             return await e.llm_query(f"{text or ''}\n\nQuestion: {question}")
-        from deepwell.rlm._runner import _nested
-
-        return await _nested(e, question, text)
+        return str(await e.session.nested(e, question, text))
 
     host = {
         "search": search,

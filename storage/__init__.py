@@ -2,7 +2,7 @@
 
 from deepwell.storage._db import SCHEMA_VERSION
 from deepwell.storage._records import ChunkRecord, CollectionInfo, DocumentRecord, NewChunk
-from deepwell.storage._runs import RunLog, RunRecord, StepRecord
+from deepwell.storage._runs import RunLog, RunRecord, StepRecord, clip_step_data
 from deepwell.storage._store import Store
 
 __all__ = [
@@ -15,4 +15,5 @@ __all__ = [
     "RunRecord",
     "StepRecord",
     "Store",
+    "clip_step_data",
 ]
