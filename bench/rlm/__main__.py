@@ -91,7 +91,7 @@ def _build(args: argparse.Namespace, counter: Any) -> tuple[list[Any], dict[str,
         t = time.perf_counter()
         sizes = [parse_size(s) for s in args.sizes.split(",")]
         real, missing = build_real_suite(
-            sizes, args.per_kind, seed=args.seed, domains=args.domains.split(",")
+            sizes, args.real_per_kind, seed=args.seed, domains=args.domains.split(","), counter=counter
         )
         for domain, reason in missing.items():
             print(f"real suite: domain {domain} skipped: {reason}", file=sys.stderr)
@@ -144,6 +144,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "model": settings.llm_model,
         "sizes": info.get("synthetic_sizes", []),
         "per_kind": args.per_kind,
+        "real_per_kind": args.real_per_kind,
         "seed": args.seed,
         "formats": args.formats,
         "rlm_timeout_s": args.rlm_timeout,
@@ -212,9 +213,11 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def _print(report: dict[str, Any]) -> None:
     if report.get("suite", "synthetic") != "synthetic":
         names = [n for n in ALL if n in report["status"]]
+        per_kind = report.get("real_per_kind", report["per_kind"])
+        sizes = ",".join(_label(s) for s in report.get("real_sizes") or [])
         print(
             f"RLM benchmark on real documents · suite {report['suite']} · model {report['model']} · "
-            f"{report['per_kind']} tasks per kind per domain and size · sizes {report.get('real_sizes')} · "
+            f"{per_kind} tasks per kind per domain and size · sizes {sizes} (SmolLM2 tokens) · "
             f"cap {report['rlm_timeout_s']:.0f}s per RLM task\n"
             "dev = Debian changelogs + CPython stdlib; "
             "held-out = Debian Policy + Python NEWS (never tuned on)\n"
@@ -300,7 +303,8 @@ def main() -> None:
         return
     args.synthetic_sizes = args.sizes or ("8k,32k" if args.quick else "8k,32k,128k,1m")
     args.sizes = args.sizes or ("32k" if args.quick else "32k,128k,400k,1m")
-    args.per_kind = args.per_kind or (1 if args.quick and args.suite == "real" else 2)
+    args.real_per_kind = args.per_kind or (1 if args.quick else 2)
+    args.per_kind = args.per_kind or 2
     args.rlm_timeout = args.rlm_timeout or (30.0 if args.quick else 60.0)
     unknown = set(args.only.split(",")) - set(ALL)
     if unknown:

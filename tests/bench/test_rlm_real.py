@@ -97,6 +97,19 @@ def test_tasks_are_well_formed(domain_tasks: list[RealTask]) -> None:
             assert all(f"==> {name} <==\n{text.strip()}" in t.context for name, text in t.documents)
 
 
+def test_contexts_are_sized_in_model_tokens() -> None:
+    """With SmolLM2's tokenizer a "32K" context holds about 32K of the model's tokens, whatever the text's
+    characters per token (Debian changelogs run ~2.6, prose ~4.3)."""
+    from bench.rlm.corpus import SmolLM2Tokenizer
+
+    counter = SmolLM2Tokenizer()
+    for domain in ("debian", "pynews"):
+        _need(domain)
+        tasks = generate(domain, SIZE, 1, seed=0, counter=counter)
+        assert tasks and all(t.tokens == counter.count(t.context) for t in tasks)
+        assert 0.6 * SIZE <= tasks[0].tokens <= 1.1 * SIZE, (domain, tasks[0].tokens)
+
+
 def test_same_seed_same_tasks_other_seed_other_tasks() -> None:
     _need("debian")
     a = generate("debian", SIZE, 2, seed=5)
