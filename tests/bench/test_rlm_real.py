@@ -3,6 +3,7 @@ enough phrasings, split by domain, independent of ``deepwell.rlm``, and skipping
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -296,3 +297,26 @@ def test_cli_rejects_unknown_domain() -> None:
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 2 and "unknown domain" in done.stderr
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_real_suite_runs_end_to_end_with_the_real_model(tmp_path: Path) -> None:
+    """``python -m bench.rlm --suite real`` with plain RAG on SmolLM2: every held-out task is answered and
+    scored, and each recorded score is what the task's own scorer gives the recorded answer."""
+    _need("policy")
+    cmd = [sys.executable, "-m", "bench.rlm", "--suite", "real", "--quick", "--only", "rag",
+           "--domains", "policy", "--json", "--data-dir", str(tmp_path / "rlm")]  # fmt: skip
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    from bench.rlm.corpus import SmolLM2Tokenizer
+
+    report = json.loads(done.stdout)
+    tasks = {t.id: t for t in generate("policy", SIZE, 1, seed=0, counter=SmolLM2Tokenizer())}
+    rows = report["results"]
+    assert {r["task"] for r in rows} == set(tasks) and len(rows) == len(tasks) >= 4
+    for r in rows:
+        assert r["split"] == "heldout" and r["contender"] == "rag"
+        assert r["score"] == tasks[r["task"]].score(r["answer"])
+    cell = report["real_summary"]["rag|all|heldout"]
+    assert cell["n"] == len(rows) and 0.0 <= cell["coverage"] <= 1.0
