@@ -4,7 +4,8 @@ from deepwell.retrieval.chunking import Chunker, ChunkSpan
 from deepwell.retrieval.embedding import Embedder, SentenceTransformerEmbedder, load_embedder
 from deepwell.retrieval.indexes import BM25Index, FaissIndex
 from deepwell.retrieval.ingest import Ingestor, IngestReport
-from deepwell.retrieval.loaders import LoadedDocument, load_file
+from deepwell.retrieval.loaders import LoadedDocument, iter_files, load_file
+from deepwell.retrieval.paths import file_problem, read_regular_file, within_roots
 from deepwell.retrieval.rerank import Reranker, load_reranker
 from deepwell.retrieval.search import MODES, Retriever, SearchHit
 
@@ -22,7 +23,11 @@ __all__ = [
     "Retriever",
     "SearchHit",
     "SentenceTransformerEmbedder",
+    "file_problem",
+    "iter_files",
     "load_embedder",
     "load_file",
     "load_reranker",
+    "read_regular_file",
+    "within_roots",
 ]

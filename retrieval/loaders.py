@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deepwell.retrieval.paths import file_problem, inside, read_regular_file
+
 from deepwell.core.errors import InputError
 
 __all__ = ["LOADERS", "LoadedDocument", "iter_files", "load_file", "load_text"]
@@ -143,16 +145,7 @@ def load_file(path: Path, max_bytes: int) -> LoadedDocument:
         raise InputError(
             f"{path}: unsupported file type {path.suffix or '(none)'}; supported: {', '.join(LOADERS)}"
         )
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise InputError(
-                f"{path}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit; "
-                "raise DEEPWELL_MAX_FILE_BYTES or split the file"
-            )
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror}); check the path and permissions") from exc
+    data = read_regular_file(path, max_bytes)
     try:
         doc = loader(path, data)
     except InputError:
@@ -184,20 +177,38 @@ def _matches(path: Path, root: Path, patterns: Iterable[str]) -> bool:
 
 
 def iter_files(
-    paths: Iterable[str | Path], include: list[str] | None = None, exclude: list[str] | None = None
+    paths: Iterable[str | Path],
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    *,
+    roots: Iterable[Path] | None = None,
 ) -> Iterator[tuple[Path, str | None]]:
-    """Yield ``(file, None)`` for each file to load, or ``(path, reason)`` for a path that cannot be used."""
+    """Yield ``(file, None)`` for each file to load, or ``(path, reason)`` for a path that cannot be used.
+
+    Every file is checked after following its links: it must stay inside ``roots`` (when given) and inside
+    the directory it was found in, and be a regular file; handing in a directory is not permission to read
+    whatever its links point at.
+    """
+    allowed = [Path(r).expanduser().resolve() for r in roots] if roots is not None else None
+
+    def problem(f: Path, base: Path | None) -> str | None:
+        if allowed is not None and not inside(f, allowed):
+            return "outside the allowed roots (links are followed)"
+        if base is not None and not inside(f, [base]):
+            return f"a link to outside {base}"
+        return file_problem(f)
+
     for raw in paths:
         p = Path(raw).expanduser()
         if not p.exists():
             yield p, "no such file or directory"
             continue
-        if p.is_file():
-            yield p, None
+        if not p.is_dir():
+            yield p, problem(p, None)
             continue
         root = p
         for f in sorted(root.rglob("*")):
-            if not f.is_file() or any(part.startswith(".") for part in f.relative_to(root).parts):
+            if f.is_dir() or any(part.startswith(".") for part in f.relative_to(root).parts):
                 continue
             if include and not _matches(f, root, include):
                 continue
@@ -205,4 +216,4 @@ def iter_files(
                 continue
             if not include and f.suffix.lower() not in LOADERS:
                 continue
-            yield f, None
+            yield f, problem(f, root)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from deepwell.retrieval.documents import compile_pattern
 from deepwell.retrieval.loaders import LOADERS, iter_files, load_file
+from deepwell.retrieval import read_regular_file
 from deepwell.rlm._formats import find_headers, find_titles, parse_records
 
 from deepwell.core.errors import InputError
@@ -185,10 +186,7 @@ def load_context(context: Any, dw: Any = None, max_bytes: int = 50_000_000) -> C
     if isinstance(context, Path) and context.suffix.lower() in _EXTRACTED:
         return ContextIndex.build([Document(context.name, load_file(context, max_bytes).text)])
     if isinstance(context, Path):
-        try:
-            data = context.read_bytes()
-        except OSError as exc:
-            raise InputError(f"Cannot read the context file {context}: {exc.strerror}.") from exc
+        data = read_regular_file(context, max_bytes)
         if b"\x00" in data[:8192]:
             raise InputError(f"{context} looks binary; the RLM reads text. Extract its text first.")
         return ContextIndex.build([Document(context.name, data.decode("utf-8", errors="replace"))])
@@ -209,10 +207,7 @@ log = logging.getLogger(__name__)
 
 def _directory(root: Path, max_bytes: int) -> list[Document]:
     docs: list[Document] = []
-    real_root = root.resolve()
-    for path, reason in iter_files([root]):
-        if not reason and not path.resolve().is_relative_to(real_root):
-            reason = "a link to outside the directory"  # the directory was the permission, not its links
+    for path, reason in iter_files([root]):  # refuses links out of the directory and special files
         if reason:
             log.warning("skipped %s: %s", path, reason)
             continue

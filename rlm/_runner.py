@@ -253,7 +253,8 @@ async def answer_async(
     cfg = config or RLMConfig()
     if max_seconds is not None:
         cfg.max_seconds = max_seconds
-    session = RLM(context, settings=settings, llm=llm, dw=dw, config=cfg)
+    # reading, parsing and indexing a large context takes seconds: never on the caller's event loop
+    session = await asyncio.to_thread(RLM, context, settings=settings, llm=llm, dw=dw, config=cfg)
     t = time.perf_counter()
     try:
         return await session.ask(question, mode=mode, progress=progress)
