@@ -205,8 +205,11 @@ class BM25Index:
         bm25s = _bm25s()
         if not len(ids):
             return cls(None, ids, revision)
+        tokens = tokenize(texts)
+        if not any(tokens):  # punctuation only or undecodable bytes: bm25s cannot index an empty vocabulary
+            return cls(None, ids, revision)
         retriever = bm25s.BM25()
-        retriever.index(tokenize(texts), show_progress=False)
+        retriever.index(tokens, show_progress=False)
         return cls(retriever, ids, revision)
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> Ranked:

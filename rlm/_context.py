@@ -91,9 +91,15 @@ class ContextIndex:
             for a in range(0, max(len(d.text), 1), _CHUNK_CHARS):
                 b = min(len(d.text), a + _CHUNK_CHARS + 200)
                 self._chunks.append(Passage(d.name, d.start + a, d.start + b, d.text[a:b]))
+        tokens = tokenize([c.text for c in self._chunks])
+        if not any(tokens):
+            raise InputError(
+                "The context has no words to index (only punctuation, symbols or bytes that are not UTF-8 "
+                "text); pass text, or convert the file to UTF-8 first (e.g. iconv -t utf-8)."
+            )
         bm25s = _bm25s()
         self._bm25 = bm25s.BM25()
-        self._bm25.index(tokenize([c.text for c in self._chunks]), show_progress=False)
+        self._bm25.index(tokens, show_progress=False)
 
     def describe(self, count_tokens: Any = None, preview_chars: int = 300) -> dict[str, Any]:
         names = [d.name for d in self.documents]

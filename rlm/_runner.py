@@ -64,12 +64,7 @@ class RLM:
             self.config = dataclasses.replace(self.config, sandbox=self.settings.rlm_sandbox)
         self.user_tools = tools or {}
         self._collection = context if isinstance(context, CollectionRef) else None
-        if (
-            isinstance(context, str)
-            and len(context) < 4096
-            and "\n" not in context
-            and Path(context).exists()
-        ):
+        if isinstance(context, str) and len(context) < 4096 and "\n" not in context and _is_path(context):
             context = Path(context)
         self.ctx: ContextIndex = load_context(context, self._store_owner(), self.settings.max_file_bytes)
         self.history: list[tuple[str, str]] = []
@@ -181,6 +176,14 @@ class RLM:
     def close(self) -> None:
         if self._dw is not None:
             self._dw.close()
+
+
+def _is_path(text: str) -> bool:
+    """Whether a one-line string names an existing file (a long line of text is not a bad path)."""
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _so_far(e: Engine) -> str:
