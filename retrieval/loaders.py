@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,10 +63,14 @@ _BLOCKS = {"p", "li", "pre", "blockquote", "td", "th", "dt", "dd", "figcaption",
 
 
 def html_to_text(html: str) -> tuple[str, str]:
-    """Readable text of an HTML page, headings kept as ``#`` lines; returns ``(title, text)``."""
+    """Readable text of an HTML page, headings kept as ``#`` lines; returns ``(title, text)``.
+
+    One pass over the tree that carries "inside a block" down to children, so nesting depth costs
+    nothing (walking each block's ancestors made 4,000 nested ``<div>`` quadratic).
+    """
     from selectolax.lexbor import LexborHTMLParser
 
-    tree = LexborHTMLParser(html)
+    tree = LexborHTMLParser(_flatten_if_deep(html))
     title_node = tree.css_first("title")
     title = title_node.text(strip=True) if title_node else ""
     for node in tree.css(_BOILERPLATE):
@@ -73,28 +79,75 @@ def html_to_text(html: str) -> tuple[str, str]:
     if root is None:
         return title, ""
     parts: list[str] = []
-    for node in root.traverse(include_text=False):
+    stack: list[tuple[Any, bool]] = [(root.child, False)]
+    seen = 0
+    while stack:
+        node, in_block = stack.pop()
+        if node is None:
+            continue
+        stack.append((node.next, in_block))
+        seen += 1
+        if seen % 4096 == 0:
+            _check_deadline()
         tag = node.tag
         if tag and len(tag) == 2 and tag[0] == "h" and tag[1].isdigit():
             t = node.text(separator=" ", strip=True)
             if t:
                 parts.append("#" * int(tag[1]) + " " + t)
         elif tag in _BLOCKS:
-            if any(p.tag in _BLOCKS for p in _ancestors(node, root)):
-                continue
-            t = node.text(separator=" ", strip=True)
-            if t:
-                parts.append(("- " if tag == "li" else "") + re.sub(r"\s+", " ", t) if tag != "pre" else t)
+            if not in_block:
+                t = node.text(separator=" ", strip=True)
+                if t:
+                    parts.append(("- " if tag == "li" else "") + re.sub(r"\s+", " ", t) if tag != "pre" else t)
+            in_block = True
+        stack.append((node.child, in_block))
     if not parts:
         parts.append(root.text(separator="\n", strip=True))
     return title, "\n\n".join(parts)
 
 
-def _ancestors(node: Any, stop: Any) -> Iterator[Any]:
-    p = node.parent
-    while p is not None and p is not stop:
-        yield p
-        p = p.parent
+_MAX_DEPTH = 256
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)>")
+_VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
+# the tags whose meaning html_to_text uses (and the boilerplate it drops): kept when flattening
+_KEEP = re.compile(
+    r"</?(?!(?:p|li|pre|blockquote|td|th|dt|dd|figcaption|caption|h[1-6]|title|head|body|html|main|"
+    r"article|script|style|noscript|nav|header|footer|aside|form|iframe|svg|template|table|tr|ul|ol|dl|br)"
+    r"\b)[a-zA-Z][a-zA-Z0-9]*[^>]*>"
+)
+
+
+def _flatten_if_deep(html: str) -> str:
+    """Drop purely structural tags (``div``, ``span``, ...) from absurdly deep markup before parsing.
+
+    An HTML parser checks the stack of open elements at many start tags, so thousands of nested ``div``
+    make parsing quadratic in C, where no time budget can interrupt it; no real page nests this deep.
+    """
+    depth = deepest = 0
+    for m in _TAG.finditer(html):
+        if m.group(1):
+            depth = max(0, depth - 1)
+        elif not m.group(3) and m.group(2).lower() not in _VOID:
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > _MAX_DEPTH:
+                    return _KEEP.sub("", html)
+    return html
+
+
+_DEADLINE: ContextVar[float | None] = ContextVar("deepwell_parse_deadline", default=None)
+
+
+def _check_deadline() -> None:
+    """Parsers call this between units of work; past the file's time budget the file is skipped."""
+    deadline = _DEADLINE.get()
+    if deadline is not None and time.monotonic() > deadline:
+        raise _TooSlow
+
+
+class _TooSlow(Exception):
+    pass
 
 
 def _load_html(path: Path, data: bytes) -> LoadedDocument:
@@ -115,6 +168,7 @@ def _load_pdf(path: Path, data: bytes) -> LoadedDocument:
             raise InputError(f"{path}: the PDF is encrypted; decrypt it first (e.g. qpdf --decrypt)")
         pages = []
         for i, page in enumerate(reader.pages):
+            _check_deadline()
             t = (page.extract_text() or "").strip()
             if t:
                 pages.append(f"## Page {i + 1}\n\n{t}")
@@ -139,19 +193,29 @@ LOADERS: dict[str, Callable[[Path, bytes], LoadedDocument]] = {
 }
 
 
-def load_file(path: Path, max_bytes: int) -> LoadedDocument:
+def load_file(path: Path, max_bytes: int, max_seconds: float = 60.0) -> LoadedDocument:
+    """Load one file through the loader for its suffix; a file that takes longer than ``max_seconds`` to
+    parse is refused with that reason, so one pathological file cannot stall an ingest."""
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise InputError(
             f"{path}: unsupported file type {path.suffix or '(none)'}; supported: {', '.join(LOADERS)}"
         )
     data = read_regular_file(path, max_bytes)
+    token = _DEADLINE.set(time.monotonic() + max_seconds)
     try:
         doc = loader(path, data)
+    except _TooSlow:
+        raise InputError(
+            f"{path}: parsing took longer than {max_seconds:g}s, so the file was skipped; "
+            "simplify or convert it (e.g. to text) and ingest that"
+        ) from None
     except InputError:
         raise
     except Exception as exc:  # a parser bug on one odd file must not stop a whole ingest
         raise InputError(f"{path}: could not be parsed ({type(exc).__name__}: {exc})") from exc
+    finally:
+        _DEADLINE.reset(token)
     if not doc.text.strip():
         raise InputError(f"{path}: empty (no text after extraction)")
     doc.uri = str(path.resolve())

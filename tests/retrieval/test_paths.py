@@ -101,3 +101,21 @@ def test_rlm_context_dev_zero_and_fifo_are_refused(tree: tuple[Path, Path]) -> N
         load_context(Path("/dev/zero"), max_bytes=1000)
     with pytest.raises(InputError, match="not a regular file"):
         load_context(allowed / "pipe.txt", max_bytes=1000)
+
+
+def _nested_html(divs: int, paragraphs: int) -> str:
+    return "<html><body>" + "<div>" * divs + "<p>word</p>" * paragraphs + "</div>" * divs + "</body></html>"
+
+
+def test_deeply_nested_html_loads_within_its_time_budget(tmp_path: Path) -> None:
+    """4,000 nested divs around 10,000 paragraphs: quadratic before (8.7 s), within a 5 s budget now."""
+    f = tmp_path / "deep.html"
+    f.write_text(_nested_html(4000, 10_000))
+    doc = load_file(f, 10_000_000, max_seconds=5)
+    assert doc.text.count("word") == 10_000
+
+
+def test_a_file_over_its_parse_budget_is_skipped_with_a_reason(tmp_path: Path) -> None:
+    (tmp_path / "deep.html").write_text(_nested_html(4000, 40_000))
+    with pytest.raises(InputError, match="parsing took longer than"):
+        load_file(tmp_path / "deep.html", 10_000_000, max_seconds=0.01)
