@@ -24,6 +24,7 @@ class RLMConfig:
     observation_chars: int = 1500
     candidates: int = 8
     sandbox: str | None = None  # "process" or "docker"; None takes DEEPWELL_RLM_SANDBOX
+    weak_sandbox: bool | None = None  # run code where namespaces are refused; None takes the setting
 
 
 @dataclass

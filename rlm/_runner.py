@@ -62,6 +62,8 @@ class RLM:
         self.config = config or RLMConfig()
         if self.config.sandbox is None:
             self.config = dataclasses.replace(self.config, sandbox=self.settings.rlm_sandbox)
+        if self.config.weak_sandbox is None:
+            self.config = dataclasses.replace(self.config, weak_sandbox=self.settings.rlm_weak_sandbox)
         self.user_tools = tools or {}
         self._collection = context if isinstance(context, CollectionRef) else None
         if isinstance(context, str) and len(context) < 4096 and "\n" not in context and _is_path(context):
@@ -170,7 +172,9 @@ class RLM:
             return "plain"  # the paper: on short inputs the base model beats the RLM
         name = getattr(llm, "name", "?")
         if name not in _PROBES:
-            _PROBES[name] = await _can_code(llm, self.config.sandbox or "process")
+            _PROBES[name] = await _can_code(
+                llm, self.config.sandbox or "process", bool(self.config.weak_sandbox)
+            )
         return "code" if _PROBES[name] else "actions"
 
     def close(self) -> None:
@@ -207,7 +211,7 @@ async def _plain(e: Engine) -> Found | None:
     )
 
 
-async def _can_code(llm: Any, sandbox: str) -> bool:
+async def _can_code(llm: Any, sandbox: str, weak: bool = False) -> bool:
     """A quick capability probe: can the model write a code block that computes something?"""
     from deepwell.rlm.sandbox import SANDBOXES, SandboxLimits
 
@@ -226,7 +230,7 @@ async def _can_code(llm: Any, sandbox: str) -> bool:
         m = re.search(r"```(?:python|py|repl)?\s*\n(.*?)```", c.text, re.S)
         if not m:
             return False
-        async with SANDBOXES[sandbox](SandboxLimits(wall_seconds=5)) as box:
+        async with SANDBOXES[sandbox](SandboxLimits(wall_seconds=5), allow_weak=weak) as box:
             r = await box.execute(m.group(1))
         return r.ok and "42" in r.stdout
     except Exception:
