@@ -98,7 +98,9 @@ def html_to_text(html: str) -> tuple[str, str]:
             if not in_block:
                 t = node.text(separator=" ", strip=True)
                 if t:
-                    parts.append(("- " if tag == "li" else "") + re.sub(r"\s+", " ", t) if tag != "pre" else t)
+                    parts.append(
+                        ("- " if tag == "li" else "") + re.sub(r"\s+", " ", t) if tag != "pre" else t
+                    )
             in_block = True
         stack.append((node.child, in_block))
     if not parts:
@@ -108,7 +110,9 @@ def html_to_text(html: str) -> tuple[str, str]:
 
 _MAX_DEPTH = 256
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)>")
-_VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
+_VOID = frozenset(
+    ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"]
+)
 # the tags whose meaning html_to_text uses (and the boilerplate it drops): kept when flattening
 _KEEP = re.compile(
     r"</?(?!(?:p|li|pre|blockquote|td|th|dt|dd|figcaption|caption|h[1-6]|title|head|body|html|main|"

@@ -285,7 +285,11 @@ class ProcessSandbox:
                 if inspect.isawaitable(value):
                     value = await asyncio.wait_for(value, timeout)
         except TimeoutError:
-            return {"type": "error", "error": f"TimeoutError: {name} took longer than {timeout:g}s", "id": tag}
+            return {
+                "type": "error",
+                "error": f"TimeoutError: {name} took longer than {timeout:g}s",
+                "id": tag,
+            }
         except Exception as exc:  # the model's code sees it as HostError and can react
             return {"type": "error", "error": f"{type(exc).__name__}: {exc}", "id": tag}
         return {"type": "result", "value": value, "id": msg.get("id")}

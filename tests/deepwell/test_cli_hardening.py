@@ -24,7 +24,9 @@ def test_ingesting_a_path_that_does_not_exist_fails(tmp_path: Path) -> None:
     assert "Traceback" not in r.stderr
 
 
-@pytest.mark.parametrize("garbage", [b"this is not a database" * 100, b"SQLite format 3\x00" + b"\x07" * 4000])
+@pytest.mark.parametrize(
+    "garbage", [b"this is not a database" * 100, b"SQLite format 3\x00" + b"\x07" * 4000]
+)
 def test_a_corrupt_store_is_a_clear_error(tmp_path: Path, garbage: bytes) -> None:
     data = tmp_path / "data"
     data.mkdir()

@@ -29,14 +29,18 @@ async def test_ingest_does_not_follow_links_out_of_the_roots(
         assert {Path(p).name for p in skipped} == {"link_out.txt", "status.txt", "pipe.md"}
         one = await client.call_tool("ingest", {"paths": [str(corpus / "link_out.txt")], "collection": "c"})
         assert one.is_error and "outside the allowed roots" in one.content[0].text
-        hits = await client.call_tool("search", {"query": "launch code", "collection": "c", "mode": "keyword"})
+        hits = await client.call_tool(
+            "search", {"query": "launch code", "collection": "c", "mode": "keyword"}
+        )
         assert all("launch" not in h["text"] for h in hits.structured_content["hits"])
         docs = await client.call_tool("list_documents", {"collection": "c"})
         uris = [d["uri"] for d in docs.structured_content["documents"]]
         assert not any("secret" in u or "status" in u for u in uris), uris
 
 
-async def test_rlm_answer_refuses_a_fifo_and_links_out(settings: Settings, corpus: Path, tmp_path: Path) -> None:
+async def test_rlm_answer_refuses_a_fifo_and_links_out(
+    settings: Settings, corpus: Path, tmp_path: Path
+) -> None:
     os.mkfifo(corpus / "pipe.txt")
     (tmp_path / "secret.txt").write_text("x")
     (corpus / "out.txt").symlink_to(tmp_path / "secret.txt")

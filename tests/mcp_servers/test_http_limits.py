@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import anyio
 import httpx
@@ -69,7 +68,21 @@ async def test_health_and_search_answer_while_a_long_rlm_answer_and_ingest_run(
 ) -> None:
     corpus = loaded.allowed_roots[0]
     rng = random.Random(0)
-    words = "alpha beta gamma delta river stone cloud signal engine harbor lantern meadow orbit".split()
+    words = [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "river",
+        "stone",
+        "cloud",
+        "signal",
+        "engine",
+        "harbor",
+        "lantern",
+        "meadow",
+        "orbit",
+    ]
     block = "\n\n".join(" ".join(rng.choice(words) for _ in range(80)) for _ in range(2000))
     (corpus / "huge.log").write_text("\n\n".join([block] * 12))  # ~12 MB: many seconds to read and index
     bulk = corpus / "bulk"

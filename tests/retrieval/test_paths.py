@@ -47,7 +47,7 @@ def test_iter_files_checks_against_the_roots_given(tree: tuple[Path, Path]) -> N
 
 
 def test_within_roots_resolves_links(tree: tuple[Path, Path]) -> None:
-    allowed, outside = tree
+    allowed, _ = tree
     assert within_roots(allowed / "ok.txt", [allowed]) == (allowed / "ok.txt").resolve()
     with pytest.raises(InputError, match="outside the allowed roots"):
         within_roots(allowed / "link_out.txt", [allowed])
@@ -74,7 +74,7 @@ def test_a_fifo_is_refused_without_blocking(tree: tuple[Path, Path]) -> None:
 
 @pytest.mark.parametrize("special", ["/dev/zero", "/dev/null", f"/proc/{os.getpid()}/status"])
 def test_devices_and_proc_are_refused(special: str) -> None:
-    with pytest.raises(InputError, match="not a regular file|system file"):
+    with pytest.raises(InputError, match=r"not a regular file|system file"):
         read_regular_file(Path(special), 1000)
 
 
@@ -97,7 +97,7 @@ def test_rlm_file_contexts_obey_the_size_limit(tmp_path: Path, suffix: str) -> N
 
 def test_rlm_context_dev_zero_and_fifo_are_refused(tree: tuple[Path, Path]) -> None:
     allowed, _ = tree
-    with pytest.raises(InputError, match="not a regular file|system file"):
+    with pytest.raises(InputError, match=r"not a regular file|system file"):
         load_context(Path("/dev/zero"), max_bytes=1000)
     with pytest.raises(InputError, match="not a regular file"):
         load_context(allowed / "pipe.txt", max_bytes=1000)

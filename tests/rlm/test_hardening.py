@@ -43,7 +43,12 @@ async def test_protocol_attacks_in_code_mode_end_in_an_answer_not_an_exception(d
 
 async def test_a_bomb_alone_ends_in_a_status(dw) -> None:  # type: ignore[no-untyped-def]
     r = await answer_async(
-        "q?", haystack(), llm=ScriptedLLM(root=[_BOMB] * 4), dw=dw, mode="code", config=RLMConfig(max_iterations=3)
+        "q?",
+        haystack(),
+        llm=ScriptedLLM(root=[_BOMB] * 4),
+        dw=dw,
+        mode="code",
+        config=RLMConfig(max_iterations=3),
     )
     assert r.status.startswith("budget_exhausted") or r.status in ("not_found", "error"), r
 

@@ -15,7 +15,6 @@ import pytest
 from deepwell.rlm.sandbox import ProcessSandbox, SandboxLimits
 
 from deepwell.core.errors import SandboxError
-
 from tests.rlm.sandbox.conftest import FAST, LIMITS, NO_NAMESPACES, still_fine
 
 
