@@ -31,12 +31,9 @@ import signal
 import struct
 import sys
 
-PROTO_IN = os.fdopen(os.dup(0), "rb", buffering=0)
-PROTO_OUT = os.fdopen(os.dup(1), "wb")
-_null = os.open(os.devnull, os.O_RDWR)
-os.dup2(_null, 0)
-os.dup2(_null, 1)
-os.close(_null)
+# stage one runs no model code, so the protocol stays on fds 0 and 1, ready for the REPL after exec
+PROTO_IN = os.fdopen(0, "rb", buffering=0, closefd=False)
+PROTO_OUT = os.fdopen(1, "wb", closefd=False)
 
 
 def _send(msg):
@@ -112,8 +109,9 @@ def _unshare():
 def _outer_wait(pid, sync_w):
     """The process outside the PID namespace: tell the host the REPL's pid, then wait and report."""
     _send({"type": "launched", "pid": pid})
-    PROTO_OUT.close()
-    PROTO_IN.close()
+    PROTO_OUT.flush()
+    os.close(0)  # the pipes belong to the REPL now: the host sees their end when the REPL's ends
+    os.close(1)
     os.close(sync_w)
     while True:
         try:
@@ -320,8 +318,6 @@ def _exec_repl(scratch, inputs):
     exe = sys.executable
     argv = [exe, "-I", "-S", "-B", "-c", CFG["repl"], state]
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "MALLOC_ARENA_MAX": "1"}
-    os.dup2(PROTO_IN.fileno(), 0)
-    os.dup2(PROTO_OUT.fileno(), 1)
     PROTO_OUT.flush()
     if "seccomp" in LAYERS:
         strings = [a.encode("utf-8", "surrogateescape") for a in argv]

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import anyio
@@ -17,50 +14,20 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from deepwell.core.settings import Settings
-from tests.mcp_servers.conftest import server_env
-from tests.mcp_servers.test_transports import ROOT, _free_port
+from tests.mcp_servers.conftest import serve_http
 
 pytestmark = pytest.mark.slow
 TOKEN = {"Authorization": "Bearer s3cret"}
 
 
-def _serve(settings: Settings, **env: str) -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "deepwell", "serve", "--port", str(port)],
-        env={**server_env(settings), "DEEPWELL_AUTH_TOKEN": "s3cret", **env},
-        cwd=str(ROOT),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("deepwell serve did not come up")
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
-
 @pytest.fixture
 def busy_server(loaded: Settings) -> Iterator[str]:
-    yield from _serve(loaded)
+    yield from serve_http(loaded)
 
 
 @pytest.fixture
 def capped_server(loaded: Settings) -> Iterator[str]:
-    yield from _serve(loaded, DEEPWELL_HTTP_MAX_SESSIONS="2", DEEPWELL_HTTP_SESSION_IDLE_SECONDS="3")
+    yield from serve_http(loaded, DEEPWELL_HTTP_MAX_SESSIONS="2", DEEPWELL_HTTP_SESSION_IDLE_SECONDS="3")
 
 
 async def test_health_and_search_answer_while_a_long_rlm_answer_and_ingest_run(
