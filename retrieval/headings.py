@@ -260,12 +260,12 @@ def find_headings(text: str) -> list[Heading]:
     ]
     depths = _nest([key for *_, key in found])
     out = []
-    for j, ((a, b, title, style, key), d) in enumerate(zip(found, depths, strict=True)):
-        fields = fielded.get(j)
-        if fields is None:
+    for j, ((lo, hi, title, style, key), d) in enumerate(zip(found, depths, strict=True)):
+        known = fielded.get(j)
+        if known is None:
             version = _release_version(title)
-            fields = {"version": version} if version else {}
-        out.append(Heading(offsets[a], min(offsets[b + 1], len(text)), title, style, key, d, fields))
+            known = {"version": version} if version else {}
+        out.append(Heading(offsets[lo], min(offsets[hi + 1], len(text)), title, style, key, d, known))
     return out
 
 
@@ -326,8 +326,8 @@ def _nest(keys: list[str]) -> list[int]:
         r = _ranked(key)
         if r is not None:
             family, rank = r
-            same = [(j, _ranked(k)) for j, k in enumerate(stack)]
-            same = [(j, rr[1]) for j, rr in same if rr is not None and rr[0] == family]
+            ranked = [(j, _ranked(k)) for j, k in enumerate(stack)]
+            same = [(j, rr[1]) for j, rr in ranked if rr is not None and rr[0] == family]
             lower = [j for j, rk in same if rk < rank]
             if lower:
                 del stack[lower[-1] + 1 :]
