@@ -47,8 +47,14 @@ class Settings(BaseSettings):
         description="auto: pgvector on PostgreSQL when the extension is available, else FAISS.",
     )
     # measured on bench/retrieval: weighted (0.7) beat dense alone and RRF, which scored below dense
-    fusion: Literal["rrf", "weighted"] = "weighted"
+    fusion: Literal["rrf", "weighted", "relative"] = "weighted"
     dense_weight: float = 0.7
+    dense_doc_weight: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Blend of a document's mean chunk similarity into each chunk's dense score.",
+    )
     rerank_model: str | None = Field(
         default=None, description="A cross-encoder model directory or id; none ships in PyPI by default."
     )
