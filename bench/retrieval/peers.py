@@ -57,9 +57,14 @@ class WindowPeers:
         tokens = bm25s.tokenize(self.texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
         self.bm25.index(tokens, show_progress=False)
         self._fusion: object | None = None
+        # when set, query vectors come from here (the benchmark's cache) instead of a live encode
+        self.query_vectors: Callable[[str], np.ndarray] | None = None
 
     def dense(self, query: str) -> list[tuple[str, float]]:
-        q = np.asarray(self.model.encode([query], normalize_embeddings=True), dtype=np.float32)
+        if self.query_vectors is not None:
+            q = self.query_vectors(query).reshape(1, -1).astype(np.float32)
+        else:
+            q = np.asarray(self.model.encode([query], normalize_embeddings=True), dtype=np.float32)
         scores, idx = self.index.search(q, min(PEER_DEPTH, len(self.texts)))
         return [(self.owner[i], float(s)) for i, s in zip(idx[0], scores[0], strict=True) if i >= 0]
 
@@ -74,7 +79,12 @@ class WindowPeers:
     def llamaindex(self, query: str) -> list[tuple[str, float]]:
         if self._fusion is None:
             self._fusion = self._build_llamaindex()
-        nodes = self._fusion.retrieve(query)  # type: ignore[attr-defined]
+        from llama_index.core.schema import QueryBundle
+
+        bundle = QueryBundle(query)
+        if self.query_vectors is not None:
+            bundle.embedding = self.query_vectors(query).tolist()
+        nodes = self._fusion.retrieve(bundle)  # type: ignore[attr-defined]
         return [(n.node.metadata["doc_id"], float(n.score or 0.0)) for n in nodes]
 
     def _build_llamaindex(self) -> object:
