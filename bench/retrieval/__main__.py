@@ -137,7 +137,8 @@ def run_set(key: str, queries: int | None, timed: int, cache: EmbeddingCache) ->
                 "LlamaIndex fusion": peers.llamaindex,
                 **_deepwell_methods(dw),
             }
-            qvec = {q: v for q, v in zip(data.queries.values(), cached.encode(list(data.queries.values())))}
+            texts = list(data.queries.values())
+            qvec = dict(zip(texts, cached.encode(texts), strict=True))
 
             def caching(on: bool) -> None:
                 cached.enabled = on
