@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from deepwell.cli import _chat, _mcp, _retrieval, _rlm
+from deepwell.cli import _answers, _chat, _mcp, _retrieval, _rlm
 
 __all__ = ["app", "main"]
 
@@ -21,7 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_retrieval, _chat, _mcp, _rlm):
+for _module in (_retrieval, _chat, _answers, _mcp, _rlm):
     _module.register(app)
 
 

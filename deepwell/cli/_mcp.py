@@ -21,7 +21,7 @@ mcp_app = typer.Typer(
 @handle_errors
 def stdio() -> None:
     """Serve MCP over stdin/stdout (what Claude Desktop and the MCP Inspector launch)."""
-    from deepwell.mcp_servers._run import run_stdio
+    from deepwell.mcp_servers import run_stdio
 
     run_stdio(load_settings())
 
@@ -32,7 +32,7 @@ def config(
     name: Annotated[str, typer.Option(help="Server name in the client's config.")] = "deepwell",
 ) -> None:
     """Print the claude_desktop_config.json entry for this installation."""
-    from deepwell.mcp_servers._claude import config_entry
+    from deepwell.mcp_servers import config_entry
 
     out_console.print_json(json.dumps(config_entry(load_settings(), name)))
 
@@ -46,7 +46,7 @@ def install(
 ) -> None:
     """Add Deepwell to Claude Desktop's config, keeping every other server (a backup is made first)."""
     from deepwell.core.errors import InputError
-    from deepwell.mcp_servers._claude import install as do_install
+    from deepwell.mcp_servers import install_claude_config as do_install
 
     if client != "claude-desktop":
         raise InputError(f"Unknown client {client!r}; supported: claude-desktop. Use `deepwell mcp config`.")
@@ -65,7 +65,7 @@ def serve(
     ] = None,
 ) -> None:
     """Serve MCP over streamable HTTP at /mcp, with /health and optional bearer-token auth."""
-    from deepwell.mcp_servers._run import serve_http
+    from deepwell.mcp_servers import serve_http
 
     settings = load_settings(http_host=host, http_port=port)
     serve_http(settings, settings.http_host, settings.http_port, token or settings.auth_token)
