@@ -82,17 +82,22 @@ def ndcg_matrix(data: Dataset, qids: list[str], s: Scored, k: int = 10) -> list[
 Chunking = Callable[[str], list[str]]
 
 
-def dense_scores(data: Dataset, qv: np.ndarray, enc: Encoder, chunking: Chunking, agg: str = "max") -> Scored:
-    doc_ids = [d for d, _, _ in data.corpus]
+def _chunked(data: Dataset, chunking: Chunking) -> tuple[list[str], np.ndarray]:
+    """Every chunk text of the corpus, and the index of the document each came from."""
     texts: list[str] = []
     owner: list[int] = []
     for j, (_, text, _) in enumerate(data.corpus):
         parts = chunking(text) or [text]
         texts += parts
         owner += [j] * len(parts)
+    return texts, np.asarray(owner)
+
+
+def dense_scores(data: Dataset, qv: np.ndarray, enc: Encoder, chunking: Chunking, agg: str = "max") -> Scored:
+    doc_ids = [d for d, _, _ in data.corpus]
+    texts, own = _chunked(data, chunking)
     cv = enc(texts)
     sims = qv @ cv.T
-    own = np.asarray(owner)
     out = np.full((len(qv), len(doc_ids)), -np.inf, dtype=np.float32)
     if agg == "max":
         np.maximum.at(out.T, own, sims.T)
@@ -120,14 +125,8 @@ def prf_dense(
 ) -> Scored:
     """Rocchio feedback in embedding space: the query vector moved toward the mean vector of the ``m``
     documents ``first`` ranked highest, then dense search again."""
-    texts: list[str] = []
-    owner: list[int] = []
-    for j, (_, text, _) in enumerate(data.corpus):
-        parts = chunking(text) or [text]
-        texts += parts
-        owner += [j] * len(parts)
+    texts, own = _chunked(data, chunking)
     cv = enc(texts)
-    own = np.asarray(owner)
     sums = np.zeros((len(data.corpus), cv.shape[1]))
     np.add.at(sums, own, cv)
     means = sums / np.bincount(own, minlength=len(data.corpus)).reshape(-1, 1)
@@ -144,16 +143,10 @@ def keyword_scores(data: Dataset, qids: list[str], chunking: Chunking) -> Scored
 
     stem = Stemmer.Stemmer("english")
     doc_ids = [d for d, _, _ in data.corpus]
-    texts: list[str] = []
-    owner: list[int] = []
-    for j, (_, text, _) in enumerate(data.corpus):
-        parts = chunking(text) or [text]
-        texts += parts
-        owner += [j] * len(parts)
+    texts, own = _chunked(data, chunking)
     bm = bm25s.BM25()
     bm.index(bm25s.tokenize(texts, stopwords="en", stemmer=stem, show_progress=False), show_progress=False)
     out = np.full((len(qids), len(doc_ids)), -np.inf, dtype=np.float32)
-    own = np.asarray(owner)
     for i, q in enumerate(qids):
         tok = bm25s.tokenize([data.queries[q]], stopwords="en", stemmer=stem, show_progress=False)
         if not tok.ids[0]:

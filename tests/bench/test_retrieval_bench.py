@@ -80,7 +80,7 @@ def test_unindented_questions() -> None:
 
 
 def test_missing_faq_files_name_the_packages(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="apt-get install .*lsof"):
+    with pytest.raises(ConfigError, match=r"apt-get install .*lsof"):
         faq_dataset("lsof", root=tmp_path)
 
 
@@ -110,8 +110,9 @@ def test_embedding_cache_encodes_each_text_once(tmp_path: Path) -> None:
 
 @pytest.mark.model
 def test_peers_find_the_obvious_document() -> None:
-    from bench.retrieval.peers import WindowPeers
     from deepwell.retrieval.embedding import load_embedder, resolve_model_dir
+
+    from bench.retrieval.peers import WindowPeers
 
     corpus = [
         ("py", "Python is an interpreted, interactive, object-oriented programming language.", {}),
