@@ -246,13 +246,21 @@ class BM25Index:
         self.revision = revision
         self._pos = {int(c): i for i, c in enumerate(ids)}
 
+    @property
+    def empty(self) -> bool:
+        """No words were indexed (no texts, or only punctuation): every search finds nothing."""
+        return self._bm25 is None
+
     @classmethod
     def build(cls, ids: np.ndarray, texts: list[str], *, revision: int) -> BM25Index:
         bm25s = _bm25s()
         if not len(ids):
             return cls(None, ids, revision)
+        tokens = tokenize(texts)
+        if not any(tokens):  # punctuation only or undecodable bytes: bm25s cannot index an empty vocabulary
+            return cls(None, ids, revision)
         retriever = bm25s.BM25()
-        retriever.index(tokenize(texts), show_progress=False)
+        retriever.index(tokens, show_progress=False)
         return cls(retriever, ids, revision)
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> Ranked:

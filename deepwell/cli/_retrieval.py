@@ -75,6 +75,9 @@ def ingest(
         out_console.print(f"{collection}: {report.summary} in {seconds:.1f}s", highlight=False)
     if report.interrupted:
         raise typer.Exit(130)
+    if report.skipped and not (report.added or report.updated or report.unchanged):
+        err_console.print("[red]error:[/red] nothing was ingested; every path above was skipped.")
+        raise typer.Exit(1)
 
 
 @handle_errors

@@ -112,12 +112,23 @@ class Settings(BaseSettings):
         default="process",
         description="Where model-written code runs: a locked-down child process, or a Docker container",
     )
+    rlm_weak_sandbox: bool = Field(
+        default=False,
+        description="Accept running code mode in the process sandbox where the kernel refuses namespaces "
+        "(no minimal root, no uid drop: only seccomp and the audit hook). Off: code mode is refused there.",
+    )
 
     # MCP
     allowed_roots: list[Path] = Field(default_factory=list, description="Roots the MCP ingest tool may read.")
     http_host: str = "127.0.0.1"
     http_port: int = 8765
     auth_token: str | None = None
+    http_max_sessions: int = Field(
+        default=64, gt=0, description="Open MCP sessions the HTTP server allows; more get 503."
+    )
+    http_session_idle_seconds: float = Field(
+        default=600.0, gt=0, description="An MCP HTTP session with no request for this long is closed."
+    )
 
     @property
     def db_url(self) -> str:
