@@ -136,7 +136,7 @@ def test_peers_find_the_obvious_document() -> None:
 @pytest.mark.skipif(not (DOC / "zlib1g-dev/FAQ.gz").is_file(), reason="the Debian FAQ files are missing")
 @pytest.mark.skipif(not importlib.util.find_spec("llama_index.core"), reason="pip install '.[bench]'")
 def test_bench_on_the_debian_faq_set(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--sets", "unix", "--json"]) == 0
+    assert main(["--sets", "unix", "--timed", "3", "--json"]) == 0
     s = json.loads(capsys.readouterr().out)["sets"]["unix"]
     m = {k: v["ndcg@10"] for k, v in s["methods"].items()}
     assert s["queries"] >= 80 and not s["held_out"]
