@@ -85,6 +85,7 @@ class Deepwell:
             dense_weight=self.settings.dense_weight,
             max_query_chars=self.settings.max_query_chars,
             dense_backend=self._dense_backend(),
+            doc_weight=self.settings.dense_doc_weight,
         )
 
     def _dense_backend(self) -> str:

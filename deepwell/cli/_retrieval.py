@@ -93,7 +93,7 @@ def search(
         list[str] | None,
         typer.Option("--filter", help="KEY=VALUE on document metadata; uri/title take globs."),
     ] = None,
-    fusion: Annotated[str | None, typer.Option(help="rrf or weighted (hybrid mode).")] = None,
+    fusion: Annotated[str | None, typer.Option(help="rrf, weighted or relative (hybrid mode).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Search a collection; every result carries its citation (document, chunk, character span, scores)."""
