@@ -85,6 +85,7 @@ class Deepwell:
             dense_weight=self.settings.dense_weight,
             max_query_chars=self.settings.max_query_chars,
             dense_backend=self._dense_backend(),
+            doc_weight=self.settings.dense_doc_weight,
         )
 
     def _dense_backend(self) -> str:
@@ -109,9 +110,11 @@ class Deepwell:
         include: list[str] | None = None,
         exclude: list[str] | None = None,
         progress: Progress | None = None,
+        roots: Iterable[Path] | None = None,
     ) -> IngestReport:
+        """Ingest files and directories; ``roots`` confines every file read (links followed) to them."""
         report = self._ingestor.ingest_paths(
-            paths, collection, include=include, exclude=exclude, progress=progress
+            paths, collection, include=include, exclude=exclude, progress=progress, roots=roots
         )
         self._refresh(collection)
         return report
@@ -164,9 +167,9 @@ class Deepwell:
         question: str,
         collection: str = "default",
         *,
-        method: Method = "single",
+        method: Method = "self-moa",
         k: int = 4,
-        samples: int = 4,
+        samples: int = 3,
         proposers: list[Proposer] | None = None,
         config: MoAConfig | None = None,
         on_text: Callable[[str], None] | None = None,
