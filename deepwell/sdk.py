@@ -11,7 +11,8 @@ Models load lazily, on first use, so commands that only touch the database start
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,45 @@ from deepwell.retrieval import (
     load_embedder,
     load_reranker,
 )
+from deepwell.retrieval.embedding import resolve_model_dir
 from deepwell.retrieval.ingest import Progress
 from deepwell.storage import ChunkRecord, CollectionInfo, DocumentRecord, Store
 
 __all__ = ["Deepwell"]
+
+
+class _LazyEmbedder:
+    """The configured embedder, loaded (torch, transformers, weights: seconds) only when a text must be
+    embedded or tokenized. Keyword search over up-to-date indexes never needs it, so it never pays for it;
+    the vector width comes from the model's pooling config when the model directory has one."""
+
+    def __init__(self, name: str, threads: int | None) -> None:
+        self.name = name
+        self._threads = threads
+
+    @cached_property
+    def _real(self) -> Embedder:
+        return load_embedder(self.name, self._threads)
+
+    @cached_property
+    def dim(self) -> int:
+        try:
+            pooling = Path(resolve_model_dir(self.name)) / "1_Pooling" / "config.json"
+            return int(json.loads(pooling.read_text())["word_embedding_dimension"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return self._real.dim
+
+    @property
+    def max_tokens(self) -> int:
+        return self._real.max_tokens
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 32, on_batch: Callable[[int], None] | None = None
+    ) -> Any:
+        return self._real.encode(texts, batch_size=batch_size, on_batch=on_batch)
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]]:
+        return self._real.token_offsets(text)
 
 
 class Deepwell:
@@ -55,7 +91,7 @@ class Deepwell:
     # models and indexes, built on first use -----------------------------------------------------
     @cached_property
     def embedder(self) -> Embedder:
-        return load_embedder(self.settings.embedding_model, self.settings.torch_threads)
+        return _LazyEmbedder(self.settings.embedding_model, self.settings.torch_threads)
 
     @cached_property
     def reranker(self) -> Reranker:

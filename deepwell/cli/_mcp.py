@@ -63,12 +63,24 @@ def serve(
         str | None,
         typer.Option(envvar="DEEPWELL_AUTH_TOKEN", help="Require this bearer token.", show_envvar=True),
     ] = None,
+    ingest: Annotated[
+        list[Path] | None,
+        typer.Option(help="Ingest this file or directory before serving (unchanged files are skipped)."),
+    ] = None,
+    ingest_collection: Annotated[str, typer.Option(help="Collection for --ingest.")] = "corpus",
 ) -> None:
     """Serve MCP over streamable HTTP at /mcp, with /health and optional bearer-token auth."""
     from deepwell.mcp_servers._run import serve_http
 
     settings = load_settings(http_host=host, http_port=port)
-    serve_http(settings, settings.http_host, settings.http_port, token or settings.auth_token)
+    serve_http(
+        settings,
+        settings.http_host,
+        settings.http_port,
+        token or settings.auth_token,
+        ingest=ingest or (),
+        ingest_collection=ingest_collection,
+    )
 
 
 def register(app: typer.Typer) -> None:
