@@ -58,15 +58,19 @@ async def check(url: str, token: str) -> None:
         _expect(cols.get("corpus", {}).get("documents") == len(SAMPLES), "/corpus ingested at start", cols)
 
         ing = await _call(client, "ingest", paths=["/corpus"], collection="samples")
-        _expect(ing["added"] + ing["unchanged"] == len(SAMPLES) and not ing["skipped"], "ingest over HTTP", ing)
+        _expect(
+            ing["added"] + ing["unchanged"] == len(SAMPLES) and not ing["skipped"], "ingest over HTTP", ing
+        )
         again = await _call(client, "ingest", paths=["/corpus"], collection="samples")
         _expect(again["unchanged"] == len(SAMPLES) and again["added"] == 0, "re-ingest is a no-op", again)
         outside = await client.call_tool("ingest", {"paths": ["/etc"], "collection": "samples"})
-        _expect(outside.is_error and "allowed roots" in outside.content[0].text, "/etc refused", outside.content)
+        _expect(
+            outside.is_error and "allowed roots" in outside.content[0].text, "/etc refused", outside.content
+        )
 
-        hits = (await _call(client, "search", query="how often must API keys be rotated?", collection="samples"))[
-            "hits"
-        ]
+        hits = (
+            await _call(client, "search", query="how often must API keys be rotated?", collection="samples")
+        )["hits"]
         _expect(
             hits[0]["uri"].endswith("handbook.md") and "90 days" in hits[0]["text"] and hits[0]["citation"],
             "search finds the key-rotation rule, with its citation",
@@ -75,7 +79,9 @@ async def check(url: str, token: str) -> None:
         kw = (await _call(client, "search", query="oolong", collection="samples", mode="keyword"))["hits"]
         _expect(bool(kw) and kw[0]["uri"].endswith("tea.html"), "keyword search", kw[:1])
 
-        ans = await _call(client, "ask", question="How often must API keys be rotated?", collection="samples", k=2)
+        ans = await _call(
+            client, "ask", question="How often must API keys be rotated?", collection="samples", k=2
+        )
         _expect(
             "90" in ans["answer"] and ans["citations"][0]["uri"].endswith("handbook.md"),
             "ask answers from the llm service with citations",
@@ -85,7 +91,9 @@ async def check(url: str, token: str) -> None:
             client, "rlm_answer", question="Which file mentions the word 'oolong'?", path="/corpus"
         )
         _expect("tea" in rlm["answer"].lower() and rlm["run_id"], "rlm_answer over /corpus (actions)", rlm)
-        code = await client.call_tool("rlm_answer", {"question": "q", "collection": "samples", "mode": "code"})
+        code = await client.call_tool(
+            "rlm_answer", {"question": "q", "collection": "samples", "mode": "code"}
+        )
         _expect(code.is_error and "actions" in code.content[0].text, "code mode refused in the container", "")
 
 
@@ -93,7 +101,9 @@ async def snapshot(url: str, token: str) -> dict[str, Any]:
     async with _client(url, token) as client:
         cols = (await _call(client, "list_collections"))["collections"]
         docs = (await _call(client, "list_documents", collection="samples", limit=200))["documents"]
-        hits = (await _call(client, "search", query="tyre pressure before a ride", collection="samples"))["hits"]
+        hits = (await _call(client, "search", query="tyre pressure before a ride", collection="samples"))[
+            "hits"
+        ]
     return {
         "collections": sorted((c["name"], c["documents"], c["chunks"]) for c in cols),
         "documents": sorted((d["id"], d["uri"]) for d in docs),

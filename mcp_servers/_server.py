@@ -474,8 +474,9 @@ def _register_rlm(server: MCPServer, settings: Settings, dw: Deepwell, get_llm: 
             raise InputError("Pass exactly one of collection or path.")
         if settings.rlm_mode != "auto" and mode not in (None, "auto", settings.rlm_mode):
             raise InputError(
-                f"This server runs RLM in {settings.rlm_mode} mode only (DEEPWELL_RLM_MODE={settings.rlm_mode}"
-                "): model-written code has no isolated sandbox here. Omit mode or pass it."
+                f"This server runs RLM in {settings.rlm_mode} mode only "
+                f"(DEEPWELL_RLM_MODE={settings.rlm_mode}): model-written code has no isolated sandbox "
+                "here. Omit mode or pass it."
             )
         mode = settings.rlm_mode if mode in (None, "auto") else mode
         context: Any

@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     @field_validator("allowed_roots", mode="before")
     @classmethod
     def _roots(cls, value: Any) -> Any:
-        """``/srv/docs``, ``/a:/b`` and ``["/a", "/b"]`` all work: people type a path before they read docs."""
+        """``/srv/docs``, ``/a:/b`` and ``["/a", "/b"]`` all work: people type a path before reading docs."""
         if not isinstance(value, str):
             return value
         text = value.strip()
