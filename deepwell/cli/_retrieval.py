@@ -100,7 +100,12 @@ def search(
     )
     if as_json:
         print_json(
-            {"query": query, "collection": collection, "mode": mode, "hits": [h.to_dict() for h in hits]}
+            {
+                "query": query,
+                "collection": collection,
+                "mode": mode,
+                "hits": [{**h.to_dict(), "citation": h.citation} for h in hits],
+            }
         )
         return
     if not hits:
@@ -131,6 +136,28 @@ def collections(as_json: JsonOpt = False) -> None:
         table.add_row(
             c.name, str(c.documents), str(c.chunks), c.embedding_model, f"{c.created_at:%Y-%m-%d %H:%M}"
         )
+    out_console.print(table)
+
+
+@handle_errors
+def docs(
+    collection: CollectionOpt = "default",
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many.")] = 1000,
+    offset: Annotated[int, typer.Option(help="Skip this many first.")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """List a collection's documents: id, URI, title, size and chunks (ids work with `deepwell rm`)."""
+    dw = _open()
+    rows = dw.documents(collection, limit=limit, offset=offset)
+    if as_json:
+        print_json({"collection": collection, "documents": rows})
+        return
+    if not rows:
+        out_console.print(f"{collection} has no documents. Try: deepwell ingest PATH -c {collection}")
+        return
+    table = Table(*(k for k in rows[0] if k != "metadata"))
+    for r in rows:
+        table.add_row(*(str(v) for k, v in r.items() if k != "metadata"))
     out_console.print(table)
 
 
@@ -237,5 +264,6 @@ def register(app: typer.Typer) -> None:
     app.command()(ingest)
     app.command()(search)
     app.command()(collections)
+    app.command()(docs)
     app.command()(rm)
     app.command()(doctor)
