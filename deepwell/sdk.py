@@ -12,7 +12,8 @@ Models load lazily, on first use, so commands that only touch the database start
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ class _LazyEmbedder:
     def __init__(self, name: str, threads: int | None) -> None:
         self.name = name
         self._threads = threads
+        self.on_embedded: Callable[[int], None] | None = None
 
     @cached_property
     def _real(self) -> Embedder:
@@ -64,7 +66,17 @@ class _LazyEmbedder:
     def encode(
         self, texts: Sequence[str], *, batch_size: int = 32, on_batch: Callable[[int], None] | None = None
     ) -> Any:
-        return self._real.encode(texts, batch_size=batch_size, on_batch=on_batch)
+        hook = self.on_embedded
+        if hook is None:
+            return self._real.encode(texts, batch_size=batch_size, on_batch=on_batch)
+
+        def counted(n: int) -> None:
+            hook(n)
+            if on_batch:
+                on_batch(n)
+
+        # small batches while someone watches: progress moves every few chunks, not every few hundred
+        return self._real.encode(texts, batch_size=min(batch_size, 8), on_batch=counted)
 
     def token_offsets(self, text: str) -> list[tuple[int, int]]:
         return self._real.token_offsets(text)
@@ -132,12 +144,29 @@ class Deepwell:
         include: list[str] | None = None,
         exclude: list[str] | None = None,
         progress: Progress | None = None,
+        on_chunks: Callable[[int], None] | None = None,
     ) -> IngestReport:
-        report = self._ingestor.ingest_paths(
-            paths, collection, include=include, exclude=exclude, progress=progress
-        )
+        """Ingest files; ``progress(item, files_read, files_total)`` fires as each file is read and
+        chunked, ``on_chunks(n)`` as each few chunks are embedded (the slow part), so a caller can show
+        honest progress and a rate."""
+        with self._watching(on_chunks):
+            report = self._ingestor.ingest_paths(
+                paths, collection, include=include, exclude=exclude, progress=progress
+            )
         self._refresh(collection)
         return report
+
+    @contextmanager
+    def _watching(self, on_chunks: Callable[[int], None] | None) -> Iterator[None]:
+        embedder = self.embedder
+        if on_chunks is None or not isinstance(embedder, _LazyEmbedder):
+            yield
+            return
+        embedder.on_embedded = on_chunks
+        try:
+            yield
+        finally:
+            embedder.on_embedded = None
 
     def ingest_texts(
         self,
@@ -145,8 +174,10 @@ class Deepwell:
         collection: str = "default",
         *,
         progress: Progress | None = None,
+        on_chunks: Callable[[int], None] | None = None,
     ) -> IngestReport:
-        report = self._ingestor.ingest_texts(items, collection, progress=progress)
+        with self._watching(on_chunks):
+            report = self._ingestor.ingest_texts(items, collection, progress=progress)
         self._refresh(collection)
         return report
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from deepwell.cli._common import err_console, handle_errors, load_settings, out_console, print_json
@@ -40,6 +40,57 @@ def _parse_filters(items: list[str] | None) -> dict[str, Any] | None:
     return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
 
 
+class _IngestProgress:
+    """What ingest really did so far: files read and chunked, chunks embedded, and the embedding rate.
+
+    No time estimate: chunks per file vary too much to promise one. On a terminal a live line; otherwise
+    (CI logs, pipes) one plain line every few seconds, so a long ingest is visibly alive.
+    """
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.files = self.total = self.embedded = 0
+        self.item = "loading models"
+        self.every = every
+        self.t0 = self.last = time.perf_counter()
+        self.live = err_console.is_terminal
+        self.bar = Progress(
+            TextColumn("[bold]ingest"),
+            BarColumn(),
+            TextColumn("{task.fields[line]}"),
+            console=err_console,
+            transient=True,
+            disable=not self.live,
+        )
+        self.task = self.bar.add_task("ingest", total=None, line="loading models")
+
+    def __enter__(self) -> _IngestProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(None, None, None)
+
+    def _line(self) -> str:
+        took = time.perf_counter() - self.t0
+        rate = f", {self.embedded / took:.1f} chunks/s" if self.embedded and took > 0 else ""
+        return f"{self.files}/{self.total} files read, {self.embedded} chunks embedded{rate} · {self.item}"
+
+    def _show(self) -> None:
+        if self.live:
+            self.bar.update(self.task, completed=self.files, total=self.total or None, line=self._line())
+        elif time.perf_counter() - self.last >= self.every:
+            self.last = time.perf_counter()
+            err_console.print(f"ingest: {self._line()}", highlight=False, soft_wrap=True)
+
+    def file(self, item: str, done: int, total: int) -> None:
+        self.files, self.total, self.item = done, total, Path(item).name[-40:]
+        self._show()
+
+    def chunks(self, n: int) -> None:
+        self.embedded += n
+        self._show()
+
+
 @handle_errors
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or directories (searched recursively).")],
@@ -50,22 +101,11 @@ def ingest(
 ) -> None:
     """Ingest .txt, .md, .html and .pdf files; unchanged ones are skipped, changed ones replaced."""
     dw = _open()
-    with Progress(
-        TextColumn("[bold]ingest"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.description}"),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("loading models", total=None)
-
-        def progress(item: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=Path(item).name[-40:])
-
-        t0 = time.perf_counter()
-        report = dw.ingest(paths, collection, include=include, exclude=exclude, progress=progress)
+    t0 = time.perf_counter()
+    with _IngestProgress() as shown:
+        report = dw.ingest(
+            paths, collection, include=include, exclude=exclude, progress=shown.file, on_chunks=shown.chunks
+        )
     seconds = time.perf_counter() - t0
     if as_json:
         print_json({**report.to_dict(), "collection": collection, "seconds": round(seconds, 2)})
