@@ -69,6 +69,14 @@ class OpenAICompatLLM:
         self._schema_style = "json_schema"  # the OpenAI/vLLM/llama-server form; see _response_format
         self._sem = asyncio.Semaphore(max(1, concurrency))
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        for url in urls:
+            try:
+                httpx.URL(url)
+            except httpx.InvalidURL as exc:
+                raise LLMConnectionError(
+                    f"{url!r} is not a valid model server URL ({exc}); set DEEPWELL_LLM_BASE_URL to e.g. "
+                    "http://127.0.0.1:8080/v1, several separated by commas."
+                ) from None
         self._clients = [
             httpx.AsyncClient(
                 base_url=url,

@@ -249,3 +249,8 @@ async def test_pool_spreads_load_and_fails_over() -> None:
     with pytest.raises(LLMConnectionError, match="cannot connect"):
         await llm.complete(MSG)
     await llm.aclose()
+
+
+def test_an_invalid_url_is_one_clear_error() -> None:
+    with pytest.raises(LLMConnectionError, match="not a valid model server URL"):
+        OpenAICompatLLM("http://127.0.0.1:${PORT/v1")
