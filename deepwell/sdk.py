@@ -11,6 +11,7 @@ Models load lazily, on first use, so commands that only touch the database start
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,7 +19,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from deepwell.agents import AskResult, Method, MoAConfig, Proposer
+from deepwell.agents import ask as _ask
 from deepwell.core.settings import Settings
+from deepwell.reasoning import LLM, load_llm
 from deepwell.retrieval import (
     Chunker,
     Embedder,
@@ -98,12 +102,21 @@ class Deepwell:
         self.close()
 
     def close(self) -> None:
+        if "llm" in self.__dict__:
+            from deepwell.reasoning import SyncLLM
+
+            SyncLLM(self.llm).close()
         self.store.close()
 
     # models and indexes, built on first use -----------------------------------------------------
     @cached_property
     def embedder(self) -> Embedder:
         return _LazyEmbedder(self.settings.embedding_model, self.settings.torch_threads)
+
+    @cached_property
+    def llm(self) -> LLM:
+        """The configured model (DEEPWELL_LLM_*), with its sampling defaults."""
+        return load_llm(self.settings)
 
     @cached_property
     def reranker(self) -> Reranker:
@@ -211,6 +224,57 @@ class Deepwell:
             fusion=fusion,
             dense_weight=dense_weight,
         )
+
+    # answers ------------------------------------------------------------------------------------
+    async def ask_async(
+        self,
+        question: str,
+        collection: str = "default",
+        *,
+        method: Method = "single",
+        k: int = 4,
+        samples: int = 4,
+        proposers: list[Proposer] | None = None,
+        config: MoAConfig | None = None,
+        on_text: Callable[[str], None] | None = None,
+    ) -> AskResult:
+        """A cited answer from ``collection``, or status ``not_found``; the run is stored (``run_id``)."""
+        if method == "moa" and proposers is None:
+            proposers = self.moa_proposers()
+        return await _ask(
+            question,
+            lambda q, n: self.search(q, collection, k=n),
+            self.llm,
+            method=method,
+            k=k,
+            samples=samples,
+            proposers=proposers,
+            config=config,
+            runs=self.store.runs,
+            on_text=on_text,
+        )
+
+    def ask(self, question: str, collection: str = "default", **kwargs: Any) -> AskResult:
+        """Blocking :meth:`ask_async` (same arguments), for scripts and notebooks without an event loop."""
+        return asyncio.run(self.ask_async(question, collection, **kwargs))
+
+    def moa_proposers(self) -> list[Proposer]:
+        """One proposer per model in DEEPWELL_MOA_MODELS (the default model when the list is empty)."""
+        names = self.settings.moa_models or [self.settings.llm_model]
+        out = []
+        for i, name in enumerate(names, 1):
+            llm = self.llm if name == self.settings.llm_model else self._extra_llm(name)
+            base = getattr(llm, "template", "") is None
+            out.append(Proposer(llm, name, temperature=None, seed=i, completion=base))
+        return out
+
+    def _extra_llm(self, name: str) -> LLM:
+        cache: dict[str, LLM] = self.__dict__.setdefault("_extra_llms", {})
+        if name not in cache:
+            cache[name] = load_llm(
+                self.settings.model_copy(update={"llm_model": name, "llm_backend": "llama_cpp"})
+            )
+        return cache[name]
 
     # collections and documents ------------------------------------------------------------------
     def collections(self) -> list[CollectionInfo]:

@@ -13,7 +13,6 @@ import functools
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, ParamSpec, TypeVar
@@ -33,6 +32,7 @@ from deepwell.mcp_servers._schemas import (
     GrepOut,
     Hit,
     IngestOut,
+    OutlineItem,
     OutlineOut,
     RangeOut,
     SearchOut,
@@ -55,14 +55,16 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 READ_ONLY = ToolAnnotations(
-    readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
 )
-WRITES = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+WRITES = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
 DESTRUCTIVE = ToolAnnotations(
-    readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=False
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
 )
 SLOW_READ = ToolAnnotations(
-    readOnlyHint=True, destructiveHint=False, idempotentHint=False, openWorldHint=False
+    read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=False
 )
 
 Collection = Annotated[str, Field(description="Collection name; list_collections shows them.")]
@@ -139,9 +141,7 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
     async def get_llm() -> Any:
         async with llm_lock:
             if "llm" not in llm_holder:
-                from deepwell.reasoning import load_llm
-
-                llm_holder["llm"] = await anyio.to_thread.run_sync(load_llm, settings)
+                llm_holder["llm"] = await anyio.to_thread.run_sync(lambda: dw.llm)
             return llm_holder["llm"]
 
     def allowed(path: str) -> Path:
@@ -337,10 +337,36 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
         """A document's headings (with line numbers) and its chunk map, to decide what to read."""
         d = dw.get_document(collection, document)
         return OutlineOut(
-            outline=doctools.outline(d.text), chunks=doctools.chunk_map(dw.chunks(collection, d.id))[:500]
+            outline=[OutlineItem(**h) for h in doctools.outline(d.text)],
+            chunks=doctools.chunk_map(dw.chunks(collection, d.id))[:500],
         )
 
-    # agent ------------------------------------------------------------------------------------------
+    # answers ----------------------------------------------------------------------------------------
+    async def _answer(question: str, collection: str, method: str, k: int, ctx: Context) -> AnswerOut:
+        await ctx.report_progress(0, 2, "loading the model")
+        await anyio.to_thread.run_sync(lambda: dw.llm)
+        await ctx.report_progress(1, 2, f"searching and answering ({method})")
+        result = await dw.ask_async(question, collection, method=method, k=k)  # type: ignore[arg-type]
+        await ctx.report_progress(2, 2, result.status)
+        return AnswerOut(
+            answer=result.answer,
+            citations=[
+                {
+                    "n": c.n,
+                    "citation": c.ref,
+                    "uri": c.uri,
+                    "title": c.title,
+                    "chunk": c.chunk,
+                    "char_start": c.char_start,
+                    "char_end": c.char_end,
+                }
+                for c in result.citations
+            ],
+            seconds=result.seconds,
+            status=result.status,
+            run_id=result.run_id,
+        )
+
     @server.tool(annotations=SLOW_READ)
     @_tool_errors
     async def ask(
@@ -348,35 +374,14 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
         ctx: Context,
         collection: Collection = "default",
         k: Annotated[int, Field(ge=1, le=10, description="Passages to read.")] = 4,
+        method: Annotated[
+            Literal["single", "vote", "self-moa", "self-moa-seq", "moa"],
+            Field(description="single is measured best for the small default model; see bench/answers."),
+        ] = "single",
     ) -> AnswerOut:
-        """Answer a question from a collection with the local model, citing the passages used as [n]."""
-        t0 = time.perf_counter()
-        await ctx.report_progress(0, 2, "searching")
-        hits = await anyio.to_thread.run_sync(functools.partial(dw.search, question, collection, k=k))
-        if not hits:
-            return AnswerOut(
-                answer="Nothing in the collection matches the question.", citations=[], seconds=0.0
-            )
-        await ctx.report_progress(1, 2, "reading with the local model")
-        llm = await get_llm()
-        sources = "\n\n".join(f"[{i}] {h.text[:800]}" for i, h in enumerate(hits, 1))
-        reply = await llm.complete(
-            [
-                {
-                    "role": "system",
-                    "content": "Answer from the sources only and cite them as [n]. "
-                    "If they do not say, reply that the sources do not say.",
-                },
-                {"role": "user", "content": f"Sources:\n{sources}\n\nQuestion: {question}"},
-            ],
-            max_tokens=256,
-            temperature=0.0,
-        )
-        await ctx.report_progress(2, 2, "done")
-        cites = [
-            {"n": i, "citation": h.citation, "uri": h.uri, "title": h.title} for i, h in enumerate(hits, 1)
-        ]
-        return AnswerOut(answer=reply.text.strip(), citations=cites, seconds=time.perf_counter() - t0)
+        """Answer from a collection with the local model: each sentence cites a source as [n] (document,
+        chunk, character span) and is checked against it; status not_found when the sources do not say."""
+        return await _answer(question, collection, method, k, ctx)
 
     @server.tool(annotations=SLOW_READ)
     @_tool_errors
@@ -384,19 +389,14 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
         question: Question,
         ctx: Context,
         collection: Collection = "default",
-        proposers: Annotated[int, Field(ge=1, le=5, description="How many proposals to aggregate.")] = 3,
+        method: Annotated[
+            Literal["self-moa", "self-moa-seq", "moa"],
+            Field(description="self-moa: samples of the default model; moa: DEEPWELL_MOA_MODELS."),
+        ] = "self-moa",
     ) -> AnswerOut:
-        """Mixture-of-Agents: several sampled answers from the local model, reconciled by an aggregator."""
-        from deepwell.agents import MCPToolBox, MixtureOfAgents
-        from mcp import Client
-
-        llm = await get_llm()
-        await ctx.report_progress(0, 1, "proposing and aggregating")
-        async with Client(server) as client:
-            moa = MixtureOfAgents([llm], llm, MCPToolBox(client, allow={"search"}))
-            result = await moa.run(question, collection, n=proposers)
-        await ctx.report_progress(1, 1, "done")
-        return AnswerOut(answer=result.answer, citations=result.citations, seconds=result.seconds)
+        """Mixture-of-Agents: proposals from the local model(s), aggregated against the sources and checked
+        like ask; every proposal is stored in the run (run_id)."""
+        return await _answer(question, collection, method, 4, ctx)
 
     _register_rlm(server, settings, dw, get_llm)
 

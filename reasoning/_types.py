@@ -54,7 +54,11 @@ class Completion:
 
 @runtime_checkable
 class LLM(Protocol):
-    """Chat completion, async first. Implementations: ``LlamaCppLLM`` (in-process), ``OpenAICompatLLM``."""
+    """Chat completion, async first. Implementations: ``LlamaCppLLM`` (in-process), ``OpenAICompatLLM``.
+
+    ``temperature=None`` means the model's default (``reasoning.Sampling``); every backend applies the
+    same repetition guard, and a generation it stopped has ``finish_reason == "loop"``.
+    """
 
     name: str
     n_ctx: int
@@ -64,7 +68,7 @@ class LLM(Protocol):
         messages: list[Message],
         *,
         max_tokens: int = 256,
-        temperature: float = 0.0,
+        temperature: float | None = None,
         seed: int | None = None,
         stop: list[str] | None = None,
         json_schema: dict[str, Any] | None = None,
@@ -76,7 +80,7 @@ class LLM(Protocol):
         messages: list[Message],
         *,
         max_tokens: int = 256,
-        temperature: float = 0.0,
+        temperature: float | None = None,
         seed: int | None = None,
         stop: list[str] | None = None,
     ) -> AsyncIterator[str]: ...
@@ -109,7 +113,7 @@ class SyncLLM:
         try:
             while True:
                 try:
-                    yield self._run(anext(pieces))
+                    yield self._run(_next(pieces))
                 except StopAsyncIteration:
                     return
         finally:
@@ -122,3 +126,8 @@ class SyncLLM:
         self._run(self.llm.aclose())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+
+
+async def _next(pieces: AsyncIterator[str]) -> str:
+    """``anext`` as a coroutine, which ``run_coroutine_threadsafe`` needs (``anext`` returns an awaitable)."""
+    return await anext(pieces)

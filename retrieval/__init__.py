@@ -2,6 +2,7 @@
 
 from deepwell.retrieval.chunking import Chunker, ChunkSpan
 from deepwell.retrieval.embedding import Embedder, SentenceTransformerEmbedder, load_embedder
+from deepwell.retrieval.headings import Heading, find_headings, heading_paths
 from deepwell.retrieval.indexes import BM25Index, FaissIndex
 from deepwell.retrieval.ingest import Ingestor, IngestReport
 from deepwell.retrieval.loaders import LoadedDocument, load_file
@@ -15,6 +16,7 @@ __all__ = [
     "Chunker",
     "Embedder",
     "FaissIndex",
+    "Heading",
     "IngestReport",
     "Ingestor",
     "LoadedDocument",
@@ -22,6 +24,8 @@ __all__ = [
     "Retriever",
     "SearchHit",
     "SentenceTransformerEmbedder",
+    "find_headings",
+    "heading_paths",
     "load_embedder",
     "load_file",
     "load_reranker",

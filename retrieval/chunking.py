@@ -1,6 +1,7 @@
 """Structure-aware chunking sized in the embedding model's own tokens.
 
-Text is cut into sections at heading lines (``# ...``); inside a section, chunks are packed from whole
+Text is cut into sections at headings (the shared rule of ``deepwell.retrieval.headings``: markdown,
+reStructuredText, numbered and release headings); inside a section, chunks are packed from whole
 paragraphs and sentences up to ``max_tokens``, with about ``overlap`` tokens repeated between neighbours.
 Each chunk keeps its heading path and exact character span in the document, so citations can point at it.
 """
@@ -13,12 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+from deepwell.retrieval.headings import heading_paths
+
 __all__ = ["ChunkSpan", "Chunker", "TokenOffsets"]
 
 TokenOffsets = Callable[[str], Sequence[tuple[int, int]]]
 """Returns the ``(start, end)`` character offsets of each token of a text."""
 
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
 _BOUNDARY = re.compile(r"\n[ \t]*\n|(?<=[.!?;:])[ \t]+|\n")
 
 
@@ -41,7 +43,7 @@ class Chunker:
 
     def chunk(self, text: str) -> list[ChunkSpan]:
         out: list[ChunkSpan] = []
-        for start, end, headings in _sections(text):
+        for start, end, headings in heading_paths(text):
             out.extend(self._chunk_section(text, start, end, headings))
         return out
 
@@ -95,22 +97,3 @@ class Chunker:
                 ChunkSpan(body, cs, cs + len(body), ntok(a + lead, a + lead + len(body)), list(headings))
             )
         return result
-
-
-def _sections(text: str) -> list[tuple[int, int, list[str]]]:
-    """``(start, end, heading_path)`` for each heading-delimited section of ``text``."""
-    marks = list(_HEADING.finditer(text))
-    if not marks:
-        return [(0, len(text), [])]
-    out: list[tuple[int, int, list[str]]] = []
-    if marks[0].start() > 0 and text[: marks[0].start()].strip():
-        out.append((0, marks[0].start(), []))
-    stack: list[tuple[int, str]] = []
-    for n, m in enumerate(marks):
-        level, title = len(m.group(1)), m.group(2).strip()
-        while stack and stack[-1][0] >= level:
-            stack.pop()
-        stack.append((level, title))
-        end = marks[n + 1].start() if n + 1 < len(marks) else len(text)
-        out.append((m.start(), end, [t for _, t in stack]))
-    return out

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import regex
+from deepwell.retrieval.headings import find_headings
 
 from deepwell.core.errors import InputError
 
@@ -30,7 +31,6 @@ __all__ = [
 MAX_RANGE_CHARS = 20_000
 MAX_PATTERN_CHARS = 500
 GREP_TIMEOUT = 2.0
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
 
 Counter = Callable[[str], int]
 
@@ -40,31 +40,23 @@ def _line_starts(text: str) -> list[int]:
 
 
 def outline(text: str, max_items: int = 200) -> list[dict[str, Any]]:
-    """Headings with their level, character offset and line number."""
+    """Headings (the shared rule of ``deepwell.retrieval.headings``) with their nesting level, character
+    offset and line number."""
     starts = _line_starts(text)
-    out = []
-    for m in _HEADING.finditer(text):
-        out.append(
-            {
-                "level": len(m.group(1)),
-                "title": m.group(2).strip(),
-                "char": m.start(),
-                "line": bisect_right(starts, m.start()),
-            }
-        )
-        if len(out) >= max_items:
-            break
-    return out
+    return [
+        {"level": h.depth, "title": h.title, "char": h.start, "line": bisect_right(starts, h.start)}
+        for h in find_headings(text)[:max_items]
+    ]
 
 
 def document_info(text: str, count_tokens: Counter | None = None, preview_chars: int = 300) -> dict[str, Any]:
-    heads = outline(text, max_items=50)
+    heads = find_headings(text)
     return {
         "chars": len(text),
         "lines": text.count("\n") + 1 if text else 0,
         "tokens": count_tokens(text) if count_tokens else None,
-        "headings": len(_HEADING.findall(text)),
-        "outline": heads,
+        "headings": len(heads),
+        "outline": outline(text, max_items=50),
         "preview": text[:preview_chars],
     }
 

@@ -99,11 +99,16 @@ class SentenceTransformerEmbedder:
             else:
                 os.environ["HF_HUB_OFFLINE"] = offline
         self.name = name
-        self.dim = int(
+        dim = (
             self._model.get_embedding_dimension()
             if hasattr(self._model, "get_embedding_dimension")
             else self._model.get_sentence_embedding_dimension()
         )
+        if dim is None:
+            raise ModelError(
+                f"embedding model {name!r} does not report its dimension; use a sentence-transformers model"
+            )
+        self.dim = int(dim)
         self.max_tokens = int(self._model.max_seq_length or 256)
         tok = self._model.tokenizer.backend_tokenizer
         from tokenizers import Tokenizer

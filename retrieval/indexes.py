@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -72,14 +72,14 @@ def _swap(tmp: Path, final: Path) -> None:
 class FaissIndex:
     """Exact inner-product search, or HNSW once a collection passes ``ann_threshold`` vectors."""
 
-    def __init__(self, index: object, revision: int, kind: str) -> None:
+    def __init__(self, index: Any, revision: int, kind: str) -> None:
         self._index = index
         self.revision = revision
         self.kind = kind
 
     @property
     def size(self) -> int:
-        return int(self._index.ntotal)  # type: ignore[attr-defined]
+        return int(self._index.ntotal)
 
     @classmethod
     def build(cls, ids: np.ndarray, vectors: np.ndarray, *, revision: int, ann_threshold: int) -> FaissIndex:
@@ -87,7 +87,7 @@ class FaissIndex:
 
         dim = vectors.shape[1]
         if len(ids) > ann_threshold:
-            inner = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+            inner: Any = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
             inner.hnsw.efConstruction = 80
             inner.hnsw.efSearch = 128
             kind = "hnsw"
@@ -111,12 +111,13 @@ class FaissIndex:
             if len(allowed) == 0:
                 return Ranked(np.zeros(0, np.int64), np.zeros(0, np.float32))
             sel = faiss.IDSelectorBatch(allowed.astype(np.int64))
+            # faiss's generated stubs lack the SWIG keyword constructors these take at run time
             params = (
-                faiss.SearchParametersHNSW(sel=sel, efSearch=128)
+                faiss.SearchParametersHNSW(sel=sel, efSearch=128)  # type: ignore[attr-defined]
                 if self.kind == "hnsw"
-                else faiss.SearchParameters(sel=sel)
+                else faiss.SearchParameters(sel=sel)  # type: ignore[call-arg]
             )
-        scores, ids = self._index.search(q, min(k, n), params=params)  # type: ignore[attr-defined]
+        scores, ids = self._index.search(q, min(k, n), params=params)
         keep = ids[0] >= 0
         return Ranked(ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32))
 

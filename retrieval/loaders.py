@@ -131,6 +131,11 @@ LOADERS: dict[str, Callable[[Path, bytes], LoadedDocument]] = {
     ".md": _load_plain,
     ".markdown": _load_plain,
     ".rst": _load_plain,
+    # source and mail are text too; the RLM's structure model reads them as class/def and messages
+    ".py": _load_plain,
+    ".pyi": _load_plain,
+    ".mbox": _load_plain,
+    ".eml": _load_plain,
     ".html": _load_html,
     ".htm": _load_html,
     ".pdf": _load_pdf,

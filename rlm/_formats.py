@@ -13,7 +13,9 @@ import json
 import re
 from collections.abc import Iterator
 
-__all__ = ["find_headers", "find_titles", "parse_records"]
+from deepwell.retrieval import Heading, find_headings
+
+__all__ = ["find_headers", "find_titles", "parse_records", "record_fields", "table_rows"]
 
 # header lines never span lines ([ \t], not \s); a name starts with a word character or a path sign and
 # holds no markup (backticks, brackets) and does not end in ',:;', which keeps prose ("section :ref:`x`",
@@ -54,43 +56,37 @@ def find_headers(text: str) -> list[tuple[int, str]]:
     return [(m.start(), m.group("name").strip().strip("\"'")) for m in best]
 
 
-# a markdown heading stands between blank lines (as linters require) and does not lead into a block with ':'
-_MD_TITLE = re.compile(
-    r"(?:\A|(?<=\n\n))(?P<level>#{1,2})[ \t]+(?P<name>\S[^\n]*?[^\s:,;#])[ \t#]*(?=\n[ \t]*\n|\n?\Z)"
-)
-# an RST title is underlined, followed by a blank line, and does not end like a sentence leading into a block
-_RST_TITLE = re.compile(
-    r"^(?P<name>[^\s\n][^\n]*?[^\s:,;])[ \t]*\n(?P<rule>([=\-~*#^+])\3{2,})[ \t]*(?=\n[ \t]*\n|\n?\Z)",
-    re.M,
-)
-_FENCE = re.compile(r"^(```|~~~)[^\n]*\n.*?^\1[ \t]*$", re.M | re.S)
-
-
 def find_titles(text: str) -> list[tuple[int, str]]:
     """(offset, title) of one file's top-level sections: markdown ``#`` headings, else RST titles.
 
     The fallback when no document header repeats, so a question about "which section" still has an answer
-    over one long markdown or reStructuredText file. Markdown headings inside code fences are not sections.
+    over one long markdown or reStructuredText file. Headings come from the shared rule
+    (``deepwell.retrieval.find_headings``: none inside code fences); to cut a file into documents a
+    markdown title must also stand between blank lines and not lead into a block with ':', and an RST
+    title must be followed by a blank line.
     """
     # titles must cut the text into sections of readable size; a handful of heading-like lines in megabytes
     # of text are stray comments, not the file's structure
     enough = max(2, len(text) // 50_000)
-    fenced = [(m.start(), m.end()) for m in _FENCE.finditer(text)]
 
-    def outside(pos: int) -> bool:
-        return not any(a <= pos < b for a, b in fenced)
+    def spaced(h: Heading) -> bool:
+        nl = text.find("\n", h.end)
+        after = text[h.end : nl if nl >= 0 else len(text)]
+        before = text[max(0, h.start - 2) : h.start] in ("", "\n", "\n\n")  # the start, or a blank line
+        return before and not after.strip() and not h.title.endswith((":", ",", ";"))
 
-    md = [m for m in _MD_TITLE.finditer(text) if outside(m.start())]
-    for level in ("#", "##"):
-        heads = [(m.start(), m.group("name")) for m in md if m.group("level") == level]
-        if len(heads) >= enough:
-            return heads
-    rst = [m for m in _RST_TITLE.finditer(text) if len(m.group("rule")) >= len(m.group("name").strip())]
+    heads = find_headings(text)
+    md = [h for h in heads if h.style == "atx" and spaced(h)]
+    for key in ("atx1", "atx2"):
+        found = [(h.start, h.title) for h in md if h.key == key]
+        if len(found) >= enough:
+            return found
+    rst = [h for h in heads if h.style == "rst" and spaced(h)]
     if rst:
-        top = rst[0].group("rule")[0]  # reStructuredText: the first adornment seen is the top level
-        heads = [(m.start("name"), m.group("name").strip()) for m in rst if m.group("rule")[0] == top]
-        if len(heads) >= enough:
-            return heads
+        top = rst[0].key  # reStructuredText: the first adornment seen is the top level
+        found = [(h.start, h.title) for h in rst if h.key == top]
+        if len(found) >= enough:
+            return found
     return []
 
 
@@ -140,33 +136,65 @@ def _kv_line(line: str) -> dict[str, str] | None:
     return None
 
 
+def record_fields(line: str) -> dict[str, str] | None:
+    """The fields of one record line (a JSON object, XML element, ``key: value | ...``, logfmt) or None."""
+    line = line.strip()
+    if not line:
+        return None
+    fields = _json_line(line) or _xml_line(line) or _kv_line(line)
+    return fields if fields and len(fields) >= 2 else None
+
+
 def _line_records(lines: list[str]) -> Iterator[dict[str, str]]:
     for raw in lines:
-        line = raw.strip()
-        if not line:
-            continue
-        fields = _json_line(line) or _xml_line(line) or _kv_line(line)
-        if fields and len(fields) >= 2:
+        fields = record_fields(raw)
+        if fields:
             yield fields
+
+
+def _table_head(head: str) -> tuple[str, list[str]] | None:
+    delim = next((d for d in ("\t", "|", ",", ";") if head.count(d) >= (3 if d == "|" else 1)), None)
+    if delim is None:
+        return None
+    names = _cells(head, delim)
+    if (
+        len(names) >= 2
+        and len(set(names)) == len(names)
+        and all(re.fullmatch(r"[A-Za-z_][\w .-]{0,30}", n) for n in names)
+    ):
+        return delim, names
+    return None
+
+
+def table_rows(lines: list[str]) -> list[dict[str, str] | None] | None:
+    """The rows of a table whose header is ``lines[0]``, aligned with ``lines[1:]`` (None for rule or
+    malformed rows); None when the lines are not a table of at least two rows."""
+    head = _table_head(lines[0].strip()) if lines else None
+    if head is None:
+        return None
+    delim, names = head
+    keys = [n.lower() for n in names]
+    out: list[dict[str, str] | None] = []
+    for line in lines[1:]:
+        cells = _cells(line.strip(), delim)
+        if delim == "|" and all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
+            out.append(None)
+        elif len(cells) == len(names):
+            out.append(dict(zip(keys, cells, strict=True)))
+        else:
+            out.append(None)
+    return out if sum(r is not None for r in out) >= 2 else None
 
 
 def _table_records(lines: list[str]) -> Iterator[dict[str, str]]:
     """Rows of delimited tables (CSV, TSV, markdown) under a header line; blank lines end a table."""
     i = 0
     while i < len(lines):
-        head = lines[i].strip()
-        delim = next((d for d in ("\t", "|", ",", ";") if head.count(d) >= (3 if d == "|" else 1)), None)
-        if delim is None:
+        found = _table_head(lines[i].strip())
+        if found is None:
             i += 1
             continue
-        names = _cells(head, delim)
-        if not (
-            len(names) >= 2
-            and len(set(names)) == len(names)
-            and all(re.fullmatch(r"[A-Za-z_][\w .-]{0,30}", n) for n in names)
-        ):
-            i += 1
-            continue
+        delim, names = found
         j = i + 1
         rows: list[dict[str, str]] = []
         while j < len(lines) and lines[j].strip():

@@ -7,7 +7,8 @@ import re
 from typing import Any
 
 from deepwell.rlm._engine import Engine
-from deepwell.rlm._strategies import STRATEGIES, Found, route
+from deepwell.rlm._plan import execute_plan, fill_plan, fill_plan_with_model
+from deepwell.rlm._strategies import Found, count_records
 from deepwell.rlm.sandbox import SANDBOXES, SandboxLimits
 
 from deepwell.core.errors import DeepwellError, OutputError
@@ -17,7 +18,20 @@ __all__ = ["run_actions", "run_code"]
 _ACTION_SCHEMA = {
     "type": "object",
     "properties": {
-        "action": {"type": "string", "enum": ["search", "grep", "read", "strategy", "answer"]},
+        "action": {
+            "type": "string",
+            "enum": [
+                "search",
+                "grep",
+                "read",
+                "outline",
+                "locate",
+                "children",
+                "entries",
+                "fields",
+                "answer",
+            ],
+        },
         "argument": {"type": "string", "maxLength": 120},
     },
     "required": ["action", "argument"],
@@ -26,9 +40,12 @@ _ACTION_SCHEMA = {
 _ACTION_SYSTEM = (
     "You answer a question about a long text you cannot see. Choose ONE action as JSON.\n"
     "search: argument = words to look for. grep: argument = a regular expression.\n"
-    "read: argument = a character offset to read from. strategy: argument = one of "
-    + ", ".join(STRATEGIES)
-    + ".\nanswer: argument = the final answer, only if the results above contain it."
+    "read: argument = a character offset to read from.\n"
+    "outline: argument = a depth (1, 2, 3): the sections with their ids and entry counts.\n"
+    "locate: argument = a word or id; every match with the headings it sits under.\n"
+    "children: argument = a node id such as 0.3. entries: argument = a node id, then optional words to "
+    "filter by. fields: argument = a node id (version, author, date, credits, issue ids).\n"
+    "answer: argument = the final answer, only if the results above contain it."
 )
 
 
@@ -44,18 +61,44 @@ def _valid_answer(answer: str, question: str) -> bool:
 
 
 async def run_actions(e: Engine) -> Found | None:
-    """Strategies chosen by the question's shape first; then the model's own constrained actions."""
-    tried: set[str] = set()
-    for name in route(e.question, e.ctx)[:2]:
-        tried.add(name)
-        try:
-            found = await STRATEGIES[name](e, e.question)
-        except DeepwellError as exc:
-            e.trajectory.step("error", {"strategy": name, "error": str(exc)})
-            e.budget.error()
-            continue
-        if found and _valid_answer(found.answer, e.question):
-            return found
+    """A typed plan executed over the structure tree; the model's own constrained actions only when the
+    plan found nothing to work on (no key term of the question is in the text)."""
+    found = await run_plan(e)
+    if found.status == "answered" or found.evidence or found.status == "not_found":
+        return found
+    e.trajectory.step("note", {"why": "the plan found nothing to work on; the model explores"})
+    return await _explore(e) or found
+
+
+async def run_plan(e: Engine) -> Found:
+    """Fill the plan, run it, and record plan, execution and evidence in the trajectory."""
+    tree = e.ctx.tree
+    step = e.trajectory.step("plan", {"planner": e.config.planner})
+    if e.config.planner == "model":
+        plan, why = await fill_plan_with_model(e, e.question, tree)
+    else:
+        plan, why = fill_plan(e.question, tree, e.config.embedding_model)
+    e.trajectory.step("plan", {"plan": plan.model_dump(), **why}, parent=step)
+    if plan.op in ("count", "argmax", "argmin") and len(e.ctx.records()[1]) >= 2:
+        rec = await count_records(e, e.question, plan.op)
+        if rec is not None:
+            return rec
+    try:
+        out = await execute_plan(e, plan, tree, e.question, step)
+    except DeepwellError as exc:
+        e.trajectory.step("error", {"plan": plan.op, "error": str(exc)}, parent=step)
+        e.budget.error()
+        return Found(
+            f"The plan failed: {exc}",
+            [{"error": str(exc), "plan": plan.model_dump()}],
+            f"{plan.op} failed",
+            "uncertain",
+        )
+    return Found(out.answer, out.evidence, out.how, out.status)
+
+
+async def _explore(e: Engine) -> Found | None:
+    """The root model's constrained actions; an answer is accepted only if a result it read holds it."""
     observations: list[str] = []
     done: set[tuple[str, str]] = set()
     while True:
@@ -109,20 +152,46 @@ async def run_actions(e: Engine) -> Found | None:
                 observations.append(
                     "Result: " + _clip(e.ctx.read(start, start + 1500), e.config.observation_chars)
                 )
-            elif kind == "strategy":
-                name = (
-                    arg
-                    if arg in STRATEGIES
-                    else next((n for n in STRATEGIES if n not in tried), "map_reduce")
+            elif kind in _TREE_ACTIONS:
+                observations.append(
+                    "Result: " + _clip(await _tree_action(e, kind, arg, step), e.config.observation_chars)
                 )
-                tried.add(name)
-                found = await STRATEGIES[name](e, e.question)
-                if found and _valid_answer(found.answer, e.question):
-                    return found
-                observations.append(f"Result: strategy {name} found nothing.")
         except DeepwellError as exc:
             e.budget.error()
             observations.append(f"Result: error: {exc}")
+
+
+_TREE_ACTIONS = frozenset({"outline", "locate", "children", "entries", "fields"})
+
+
+async def _tree_action(e: Engine, kind: str, arg: str, step: int) -> str:
+    """Run one structure tool for action mode and render its result as a few short lines."""
+    if kind == "outline":
+        depth = int(re.sub(r"\D", "", arg) or 2)
+        r = await e.tool("outline", parent=step, depth=min(depth, 6), max_items=40)
+        rows = [
+            f"{n['id']} {n['kind']} {n['title'][:80]} ({n.get('entries', 0)} entries)" for n in r["nodes"]
+        ]
+        return f"{r['structure']}\n" + "\n".join(rows)
+    if kind == "locate":
+        r = await e.tool("locate", parent=step, pattern=arg or e.question[:60], limit=8)
+        rows = [f"{m['node']} {' > '.join(m['path'])}: {m['line'][:160]}" for m in r["matches"]]
+        more = " (more not shown)" if r["truncated"] else ""
+        return f"{r['count']} matches{more}:\n" + "\n".join(rows)
+    node, _, rest = (arg or "0").partition(" ")
+    if kind == "children":
+        r = await e.tool("children", parent=step, node=node, max_items=40)
+        rows = [
+            f"{c['id']} {c['kind']} {c['title'][:80]} ({c.get('entries', 0)} entries)" for c in r["children"]
+        ]
+        return f"{r['count']} children of {node}:\n" + "\n".join(rows)
+    if kind == "entries":
+        r = await e.tool("entries", parent=step, node=node, filter=rest.strip() or None, max_items=10)
+        rows = [f"{x['id']}: {x['text'][:160]}" for x in r["entries"]]
+        return f"{r['count']} entries under {node}:\n" + "\n".join(rows)
+    r = await e.tool("fields", parent=step, node=node)
+    where = " > ".join(r["path"][:-1]) or "the top"
+    return f"{r['kind']} {r['title'][:80]} under {where}: {r.get('fields', {})}"
 
 
 _CODE_SYSTEM = """You answer a question about a long text held in the variable `context` (a str) of a REPL.
@@ -130,6 +199,9 @@ You cannot see it; explore it with code. Write code in ```repl blocks; you will 
 Functions: llm_query(prompt) -> str asks a language model about a piece of text (pieces < 4000 chars);
 llm_query_batched(prompts) -> list[str]; search(query, k=5) -> list of passages {"doc","text"};
 grep(pattern) -> {"total", "matches": [{"doc","context"}]}; records() -> {"fields","records"}; SHOW_VARS().
+Structure (sections, releases, files, classes, entries; nodes have ids like "0.3.2"): outline(depth=2);
+locate(pattern) -> {"matches": [{"node","path","line","fields"}]} with the headings enclosing each match;
+children(node="0") -> {"children": [{"id","title","entries"}]}; entries(node, filter=None); fields(node).
 When you know the answer, run: answer = {"content": "<the answer>", "ready": True}
 Example:
 ```repl
@@ -158,6 +230,21 @@ async def run_code(e: Engine, user_tools: dict[str, Any] | None = None) -> Found
     async def records() -> dict[str, Any]:
         return await e.tool("records")
 
+    async def outline_(depth: int = 2) -> dict[str, Any]:
+        return await e.tool("outline", depth=int(depth))
+
+    async def locate(pattern: str, regex: bool = False, limit: int = 50) -> dict[str, Any]:
+        return await e.tool("locate", pattern=str(pattern), regex=bool(regex), limit=int(limit))
+
+    async def children(node: str = "0") -> dict[str, Any]:
+        return await e.tool("children", node=str(node))
+
+    async def entries(node: str = "0", filter: str | None = None) -> dict[str, Any]:
+        return await e.tool("entries", node=str(node), filter=None if filter is None else str(filter))
+
+    async def fields(node: str) -> dict[str, Any]:
+        return await e.tool("fields", node=str(node))
+
     async def llm_query(prompt: str) -> str:
         return await e.llm_query(str(prompt))
 
@@ -167,16 +254,18 @@ async def run_code(e: Engine, user_tools: dict[str, Any] | None = None) -> Found
     async def rlm_query(question: str, text: str | None = None) -> str:
         if e.depth + 1 > e.config.max_depth or text is None:
             return await e.llm_query(f"{text or ''}\n\nQuestion: {question}")
-        from deepwell.rlm._runner import _nested
-
-        return await _nested(e, question, text)
+        return str(await e.session.nested(e, question, text))
 
     host = {
         "search": search,
         "grep": grep,
         "read_range": read_range,
-        "outline": outline,
+        "outline": outline_,
         "records": records,
+        "locate": locate,
+        "children": children,
+        "entries": entries,
+        "fields": fields,
         "llm_query": llm_query,
         "llm_query_batched": llm_query_batched,
         "rlm_query": rlm_query,

@@ -24,6 +24,12 @@ __all__ = ["render_html", "render_tree", "run_summary", "run_to_dict", "step_lab
 # the fields of a step worth showing, in the order a reader wants them; the rest is shown as key: value
 _TEXT_FIELDS = (
     "question",
+    "plan",
+    "op",
+    "status",
+    "how",
+    "terms",
+    "evidence",
     "name",
     "strategy",
     "action",
@@ -40,7 +46,14 @@ _TEXT_FIELDS = (
     "error",
 )
 _HIDDEN = {"depth"}
-_STATUS_STYLE = {"answered": "green", "no_answer": "yellow", "error": "red", "running": "cyan"}
+_STATUS_STYLE = {
+    "answered": "green",
+    "not_found": "yellow",
+    "uncertain": "yellow",
+    "no_answer": "yellow",  # agent runs (deepwell.agents) in the same store
+    "error": "red",
+    "running": "cyan",
+}
 
 
 def _plain(value: Any) -> Any:
@@ -90,11 +103,23 @@ def step_label(step: Mapping[str, Any], limit: int = 90) -> str:
     data = step["data"] if isinstance(step.get("data"), dict) else step
     kind = str(step.get("kind", "step"))
     bits = [kind]
-    for key in ("name", "strategy", "action", "tool"):
+    for key in ("name", "strategy", "action", "tool", "op", "planner"):
         if key in data and data[key] not in (None, "") and str(data[key]) != kind:
             bits.append(str(data[key]))
             break
-    for key in ("argument", "arguments", "args", "prompt", "code", "output", "answer", "result", "error"):
+    for key in (
+        "argument",
+        "arguments",
+        "args",
+        "prompt",
+        "code",
+        "output",
+        "answer",
+        "result",
+        "plan",
+        "terms",
+        "error",
+    ):
         if key in data and data[key] not in (None, "", {}, []):
             bits.append(_short(data[key], limit))
             break
@@ -192,7 +217,9 @@ def render_tree(run: Any, *, detail_chars: int = 300, details: bool = True) -> T
         if details:
             sd = step.get("data") or {}
             in_label = {
-                k for k in ("name", "strategy", "action", "tool") if str(sd.get(k)) in step_label(step)
+                k
+                for k in ("name", "strategy", "action", "tool", "op", "planner")
+                if str(sd.get(k)) in step_label(step)
             }
             shown = [
                 k for k in _TEXT_FIELDS if k in sd and sd[k] not in (None, "", [], {}) and k not in in_label
@@ -227,7 +254,7 @@ _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:70rem;
 padding:0 1rem;color:#1d2330;background:#fafbfc}
 h1{font-size:1.3rem;margin:.2rem 0}.muted{color:#6a7383}.status{padding:.1rem .5rem;border-radius:.6rem;
-font-weight:600;color:#fff;background:#6a7383}.s-answered{background:#1a7f37}.s-no_answer{background:#9a6700}
+font-weight:600;color:#fff;background:#6a7383}.s-answered{background:#1a7f37}.s-no_answer,.s-not_found,.s-uncertain{background:#9a6700}
 .s-error{background:#cf222e}.s-budget{background:#8250df}
 .answer{border-left:4px solid #1a7f37;background:#fff;padding:.6rem 1rem;margin:1rem 0;white-space:pre-wrap}
 details{margin:.15rem 0 .15rem 1.1rem;border-left:1px solid #d0d7de;padding-left:.6rem}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -14,7 +15,9 @@ from deepwell.rlm._budget import Budget, RLMConfig
 from deepwell.rlm._context import CollectionRef, ContextIndex, load_context
 from deepwell.rlm._engine import Engine
 from deepwell.rlm._modes import run_actions, run_code
-from deepwell.rlm._strategies import Found, grounded, route
+from deepwell.rlm._plan import fill_plan, key_terms
+from deepwell.rlm._store import RunStore
+from deepwell.rlm._strategies import Found, grounded
 from deepwell.rlm._tools import ContextTools, build_context_server
 from deepwell.rlm._trajectory import Trajectory
 
@@ -30,7 +33,7 @@ _PROBES: dict[str, bool] = {}
 @dataclass
 class RLMResult:
     answer: str
-    status: str  # answered | not_found | budget_exhausted:<which> | error
+    status: str  # answered | not_found | uncertain | budget_exhausted:<which> | error
     run_id: str
     mode: str
     seconds: float
@@ -76,9 +79,7 @@ class RLM:
 
     def _store_owner(self) -> Any:
         if self._dw is None:
-            from deepwell.sdk import Deepwell
-
-            self._dw = Deepwell(self.settings)
+            self._dw = RunStore(self.settings)
         return self._dw
 
     @property
@@ -88,6 +89,12 @@ class RLM:
 
             self._llm = load_llm(self.settings)
         return self._llm
+
+    async def nested(self, e: Engine, question: str, text: str) -> str:
+        """``rlm_query``: a recursive RLM on a piece of the context, one level deeper."""
+        sub = RLM(text, settings=self.settings, llm=e.llm, dw=self._dw, config=e.config)
+        r = await sub.ask(question, mode="actions", depth=e.depth + 1)
+        return r.answer
 
     async def ask(
         self,
@@ -101,17 +108,18 @@ class RLM:
             raise InputError("The question is empty.")
         dw = self._store_owner()
         llm = self.llm
-        follow_up = "\n".join(f"Earlier: {q} -> {a}" for q, a in self.history[-3:])
-        full_q = question if not follow_up else f"{question}\n({follow_up})"
+        asked = question
+        question = self._resolve_follow_up(question)
         chosen = await self._choose_mode(mode, llm, question)
         traj = Trajectory(
             dw.store.runs,
-            question,
+            asked,
             {
                 "mode": chosen,
                 "context": self.ctx.describe(),
                 "model": getattr(llm, "name", "?"),
                 "depth": depth,
+                **({"resolved_question": question} if question != asked else {}),
             },
             progress,
         )
@@ -138,7 +146,7 @@ class RLM:
                 if found is None:
                     status, text = "not_found", "The context does not appear to contain the answer."
                 else:
-                    status, text, how, evidence = "answered", found.answer, found.how, found.evidence
+                    status, text, how, evidence = found.status, found.answer, found.how, found.evidence
             except BudgetExceeded as exc:
                 status = f"budget_exhausted:{exc.budget}"
                 text = f"Stopped: {exc}. No verified answer was found within the budget." + _so_far(engine)
@@ -157,16 +165,30 @@ class RLM:
         traj.finish(status, text, {"usage": usage, "seconds": budget.seconds()})
         if status == "answered":
             self.history.append((question, text))
-        del full_q
         return RLMResult(
             text, status, traj.run_id, chosen, budget.seconds(), traj.count, usage, evidence, how
         )
+
+    def _resolve_follow_up(self, question: str) -> str:
+        """A follow-up that names nothing of its own ("and who uploaded it?") borrows the key terms of the
+        previous question in this session: the referent is spelled out, so the plan can find it."""
+        if not self.history:
+            return question
+        tree = self.ctx.tree
+        own = [t for t in key_terms(question, tree) if t[1] > 0]
+        refers = re.search(r"\b(it|its|that|this|they|them|those|there|same)\b", question, re.I)
+        if any(ident for _, _, ident in own) or (own and not refers):
+            return question
+        previous = self.history[-1][0]
+        carried = [t for t, idf, ident in key_terms(previous, tree) if ident or idf > 0][:3]
+        return f"{question.rstrip('?').rstrip()} ({' '.join(carried)})?" if carried else question
 
     async def _choose_mode(self, mode: Mode, llm: Any, question: str) -> str:
         if mode != "auto":
             return mode
         window = getattr(llm, "n_ctx", 8192)
-        counted = route(question, self.ctx)[0] in ("extract_then_count", "locate_in_structure")
+        plan, _ = fill_plan(question, self.ctx.tree, self.config.embedding_model)
+        counted = plan.op in ("count", "argmax", "argmin", "locate", "enclosing", "list", "compare")
         if (
             not counted  # counting records or locating documents is exact in actions mode at any size
             and len(self.ctx.text) < 3 * window
@@ -218,8 +240,6 @@ async def _can_code(llm: Any, sandbox: str) -> bool:
             ],
             max_tokens=60,
         )
-        import re
-
         m = re.search(r"```(?:python|py|repl)?\s*\n(.*?)```", c.text, re.S)
         if not m:
             return False
@@ -228,14 +248,6 @@ async def _can_code(llm: Any, sandbox: str) -> bool:
         return r.ok and "42" in r.stdout
     except Exception:
         return False
-
-
-async def _nested(e: Engine, question: str, text: str) -> str:
-    """``rlm_query``: a recursive RLM on a piece of the context, one level deeper."""
-    parent = e.session
-    sub = RLM(text, settings=parent.settings, llm=e.llm, dw=parent._dw, config=e.config)
-    r = await sub.ask(question, mode="actions", depth=e.depth + 1)
-    return r.answer
 
 
 async def answer_async(

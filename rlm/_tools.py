@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from deepwell.rlm._context import CollectionRef, ContextIndex
+from deepwell.rlm._structure import node_dict
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -68,9 +69,82 @@ def build_context_server(
 
     @server.tool()
     @guard
-    def outline() -> dict[str, Any]:
-        """The documents of the context with their offsets and sizes."""
-        return {"documents": ctx.outline()}
+    def outline(depth: int = 2, max_items: int = 200) -> dict[str, Any]:
+        """The context's structure down to `depth` levels: files, sections, classes, messages, each with
+        its id (for children/entries/fields), title, entry count and path; plus the documents."""
+        tree = ctx.tree
+        nodes = tree.outline(max(1, int(depth)))
+        return {
+            "structure": tree.describe(),
+            "total": len(nodes),
+            "nodes": [node_dict(tree, n, path=False) for n in nodes[:max_items]],
+            "truncated": len(nodes) > max_items,
+            "documents": ctx.outline(),
+        }
+
+    @server.tool()
+    @guard
+    def locate(pattern: str, regex: bool = False, case: bool = False, limit: int = 50) -> dict[str, Any]:
+        """Every match of the pattern with its path of enclosing headings (file first in a directory) and
+        the innermost node (an entry or item when the match is inside one)."""
+        tree = ctx.tree
+        found = tree.locate(pattern, regex=regex, case=case, limit=max(1, min(int(limit), 1000)) + 1)
+        shown = found[: max(1, min(int(limit), 1000))]
+        return {
+            "pattern": pattern,
+            "count": len(shown),
+            "truncated": len(found) > len(shown),
+            "matches": [
+                {
+                    "node": m.node.id,
+                    "kind": m.node.kind,
+                    "title": m.node.title[:200],
+                    "path": m.path,
+                    "offset": m.offset,
+                    "line": m.line,
+                    "fields": m.node.fields,
+                }
+                for m in shown
+            ],
+        }
+
+    @server.tool()
+    @guard
+    def children(node: str = "0", max_items: int = 300) -> dict[str, Any]:
+        """The children of a node (default: the top level), each with how many entries/items it holds."""
+        tree = ctx.tree
+        kids = tree.children(node)
+        return {
+            "node": node_dict(tree, tree.node(node)),
+            "count": len(kids),
+            "children": [node_dict(tree, c, path=False) for c, _ in kids[:max_items]],
+            "truncated": len(kids) > max_items,
+        }
+
+    @server.tool()
+    @guard
+    def entries(node: str = "0", filter: str | None = None, max_items: int = 100) -> dict[str, Any]:
+        """The entries, list items and records under a node, optionally only those containing `filter`."""
+        tree = ctx.tree
+        leaves = tree.entries(node, filter)
+        return {
+            "node": node_dict(tree, tree.node(node)),
+            "filter": filter,
+            "count": len(leaves),
+            "entries": [
+                {**node_dict(tree, n, path=False), "text": tree.text[n.start : n.end].strip()[:400]}
+                for n in leaves[:max_items]
+            ],
+            "truncated": len(leaves) > max_items,
+        }
+
+    @server.tool()
+    @guard
+    def fields(node: str) -> dict[str, Any]:
+        """The fields of a node: version, author, email, date of a release block; credits, issue ids and
+        key: value lines of an entry; headers of a message; params of a def."""
+        tree = ctx.tree
+        return node_dict(tree, tree.node(node))
 
     @server.tool()
     @guard

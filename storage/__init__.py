@@ -1,9 +1,8 @@
 """Storage: the database (SQLite by default, PostgreSQL for bigger deployments) is the source of truth."""
 
 from deepwell.storage._db import SCHEMA_VERSION
-from deepwell.storage._models import Run, RunStep
 from deepwell.storage._records import ChunkRecord, CollectionInfo, DocumentRecord, NewChunk
-from deepwell.storage._runs import RunLog, RunRecord, StepRecord
+from deepwell.storage._runs import RunLog, RunRecord, StepRecord, clip_step_data
 from deepwell.storage._store import Store
 
 __all__ = [
@@ -12,10 +11,9 @@ __all__ = [
     "CollectionInfo",
     "DocumentRecord",
     "NewChunk",
-    "Run",
     "RunLog",
     "RunRecord",
-    "RunStep",
     "StepRecord",
     "Store",
+    "clip_step_data",
 ]

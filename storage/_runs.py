@@ -13,7 +13,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from deepwell.core.errors import NotFoundError
 
-__all__ = ["RunLog", "RunRecord", "StepRecord"]
+__all__ = ["RunLog", "RunRecord", "StepRecord", "clip_step_data"]
+
+_MAX_FIELD = 4000
+
+
+def clip_step_data(value: Any, max_chars: int = _MAX_FIELD) -> Any:
+    """Bound what one step stores: long strings are cut (saying by how much), long lists end at 200."""
+    if isinstance(value, str) and len(value) > max_chars:
+        return value[:max_chars] + f"…[{len(value) - max_chars} more chars]"
+    if isinstance(value, dict):
+        return {k: clip_step_data(v, max_chars) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clip_step_data(v, max_chars) for v in list(value)[:200]]
+    return value
 
 
 @dataclass(frozen=True)

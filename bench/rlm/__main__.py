@@ -1,7 +1,15 @@
 """Long-context QA: base model vs plain RAG vs Deepwell's RLM (code, actions) vs the official ``rlms``.
 
-    python -m bench.rlm [--quick] [--sizes 8k,32k,128k,1m] [--per-kind N] [--only base,rag,...] [--json]
+    python -m bench.rlm [--suite all|real|synthetic] [--quick] [--sizes 32k,128k,400k,1m] [--per-kind N]
+                        [--only base,rag,...] [--domains debian,stdlib,policy,pynews] [--json]
     python -m bench.rlm --table-from report.json
+
+``--suite real`` (see ``bench/rlm/real``): questions over real documents on this machine — Debian
+changelogs and CPython's standard library (the development split), the Debian Policy Manual and Python's
+NEWS/HISTORY (held out: report them, never tune on them) — of four kinds (lookup, count, argmax,
+extract), ground truth from independent parsers. Prints a markdown table per contender and kind with dev
+and held-out accuracy, coverage (share answered) and answered-precision, and p50 seconds per task.
+``--suite all`` adds the synthetic suite below as one more row.
 
 Tasks (see ``bench/rlm/tasks.py``) follow the RLM paper: S-NIAH needles, OOLONG-style aggregation over
 labelled records, and multi-document structure questions, cut from the Python 3.11 docs (Debian
@@ -28,6 +36,7 @@ from typing import Any
 from bench.rlm.contenders import BaseModel, DeepwellRLM, PlainRAG, Unavailable, _Model
 from bench.rlm.corpus import CORPORA, SmolLM2Tokenizer, load_corpus
 from bench.rlm.peer_rlms import OfficialRLM
+from bench.rlm.real import DOMAINS, build_real_suite, markdown_table, materialize, summarise
 from bench.rlm.tasks import KINDS, Task, build_suite, parse_size, score
 from deepwell.core.errors import DeepwellError
 
@@ -58,17 +67,49 @@ def _contenders(names: list[str], settings: Any, counter: Any, args: argparse.Na
     return [factories[n]() for n in names]
 
 
+def _answered(out: Any) -> bool:
+    """Status ``answered`` for contenders that report one (Deepwell's RLM), else a non-empty reply."""
+    if out.error or not out.answer or not str(out.answer).strip():
+        return False
+    status = out.info.get("status")
+    return status is None or status == "answered"
+
+
+def _build(args: argparse.Namespace, counter: Any) -> tuple[list[Any], dict[str, Any]]:
+    tasks: list[Any] = []
+    info: dict[str, Any] = {}
+    if args.suite in ("synthetic", "all"):
+        t = time.perf_counter()
+        corpus = load_corpus(args.corpus)
+        sizes = [parse_size(s) for s in args.synthetic_sizes.split(",")]
+        synthetic = build_suite(corpus, sizes, args.per_kind, counter, seed=args.seed, formats=args.formats)
+        info.update(corpus=corpus.name, synthetic_sizes=sizes)
+        print(f"built {len(synthetic)} synthetic tasks from {corpus.name} in {time.perf_counter() - t:.1f}s",
+              file=sys.stderr)  # fmt: skip
+        tasks += synthetic
+    if args.suite in ("real", "all"):
+        t = time.perf_counter()
+        sizes = [parse_size(s) for s in args.sizes.split(",")]
+        real, missing = build_real_suite(
+            sizes, args.per_kind, seed=args.seed, domains=args.domains.split(",")
+        )
+        for domain, reason in missing.items():
+            print(f"real suite: domain {domain} skipped: {reason}", file=sys.stderr)
+        for task in real:
+            materialize(task, args.data_dir.parent / "rlm-real-contexts")
+        info.update(real_sizes=sizes, missing_domains=missing)
+        print(f"built {len(real)} real-document tasks in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+        tasks += real
+    return tasks, info
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from deepwell.core.settings import Settings
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     settings = Settings()
-    sizes = [parse_size(s) for s in args.sizes.split(",")]
-    t = time.perf_counter()
-    corpus = load_corpus(args.corpus)
     counter = SmolLM2Tokenizer()
-    tasks = build_suite(corpus, sizes, args.per_kind, counter, seed=args.seed, formats=args.formats)
-    print(f"built {len(tasks)} tasks from {corpus.name} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+    tasks, info = _build(args, counter)
     rows: list[dict[str, Any]] = []
     status: dict[str, str] = {}
     for contender in _contenders(args.only.split(","), settings, counter, args):
@@ -81,49 +122,67 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             contender.close()
             continue
         try:
-            for task in tasks:
+            for i, task in enumerate(tasks, 1):
                 out = contender.answer(task)
-                got = 0.0 if out.error else score(task, out.answer)
+                got = (
+                    0.0
+                    if out.error
+                    else (score(task, out.answer) if isinstance(task, Task) else task.score(out.answer))
+                )
                 rows.append(_row(contender.name, task, out, got))
                 print(
-                    f"{contender.name:>10} {task.id:<16} {got:4.2f} {out.seconds:6.1f}s "
-                    f"{(out.error or repr(out.answer))[:70]}",
+                    f"[{i}/{len(tasks)}] {contender.name:>10} {task.id:<22} {got:4.2f} {out.seconds:6.1f}s "
+                    f"{out.info.get('status', '')} {(out.error or repr(out.answer))[:60]}",
                     file=sys.stderr,
                 )
         finally:
             contender.close()
         status[contender.name] = f"ran in {time.perf_counter() - t0:.0f}s"
     return {
-        "corpus": corpus.name,
+        **info,
+        "suite": args.suite,
         "model": settings.llm_model,
-        "sizes": sizes,
+        "sizes": info.get("synthetic_sizes", []),
         "per_kind": args.per_kind,
         "seed": args.seed,
         "formats": args.formats,
         "rlm_timeout_s": args.rlm_timeout,
         "status": status,
-        "summary": _summary(rows),
+        "summary": _summary([r for r in rows if r["split"] == "synthetic-dev"]),
+        "real_summary": summarise(
+            [{**r, "split": "dev", "kind": "synthetic"} if r["split"] == "synthetic-dev" else r for r in rows]
+        ),
         "tasks": [_task_info(t) for t in tasks],
         "results": rows,
     }
 
 
-def _row(name: str, task: Task, out: Any, got: float) -> dict[str, Any]:
+def _row(name: str, task: Any, out: Any, got: float) -> dict[str, Any]:
+    synthetic = isinstance(task, Task)
     return {
         "contender": name,
         "task": task.id,
         "kind": task.kind,
+        "split": "synthetic-dev" if synthetic else task.split,
+        "domain": "synthetic" if synthetic else task.domain,
         "size": task.size,
         "score": got,
+        "answered": _answered(out),
         "seconds": round(out.seconds, 3),
         "answer": out.answer,
-        "gold": task.answer,
+        "gold": task.answer if synthetic else list(task.answers),
         "error": out.error,
         **out.info,
     }
 
 
-def _task_info(task: Task) -> dict[str, Any]:
+def _task_info(task: Any) -> dict[str, Any]:
+    if not isinstance(task, Task):
+        return {
+            "id": task.id, "domain": task.domain, "split": task.split, "kind": task.kind, "qtype": task.qtype,
+            "tokens": task.tokens, "question": task.question, "answers": list(task.answers),
+            "answer_type": task.answer_type, "context_path": task.context_path, "meta": task.meta,
+        }  # fmt: skip
     return {
         "id": task.id,
         "tokens": task.tokens,
@@ -151,6 +210,25 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _print(report: dict[str, Any]) -> None:
+    if report.get("suite", "synthetic") != "synthetic":
+        names = [n for n in ALL if n in report["status"]]
+        print(
+            f"RLM benchmark on real documents · suite {report['suite']} · model {report['model']} · "
+            f"{report['per_kind']} tasks per kind per domain and size · sizes {report.get('real_sizes')} · "
+            f"cap {report['rlm_timeout_s']:.0f}s per RLM task\n"
+            "dev = Debian changelogs + CPython stdlib; "
+            "held-out = Debian Policy + Python NEWS (never tuned on)\n"
+            "acc = accuracy, cov = share answered, prec = share of answered that are right (%)\n"
+        )
+        print(markdown_table(report["real_summary"], names))
+        for n in names:
+            if report["status"][n].startswith("unavailable"):
+                print(f"\n{n}: {report['status'][n]}")
+        for domain, reason in (report.get("missing_domains") or {}).items():
+            print(f"\ndomain {domain} skipped: {reason}")
+        if report["suite"] == "real":
+            return
+        print()
     summary = report["summary"]
     names = [n for n in ALL if n in report["status"]]
     keys = [(str(s), _label(s)) for s in report["sizes"]] + [(k, k) for k in KINDS] + [("all", "all")]
@@ -185,9 +263,17 @@ def _print(report: dict[str, Any]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="8K and 32K, 2 tasks per kind, 30 s RLM cap")
-    ap.add_argument("--sizes", help="context sizes in tokens (default 8k,32k,128k,1m)")
-    ap.add_argument("--per-kind", type=int, help="tasks per kind per size (default 2)")
+    ap.add_argument("--suite", default="all", choices=["all", "real", "synthetic"])
+    ap.add_argument(
+        "--quick", action="store_true", help="real: 32K, 1 task per kind; synthetic: 8K and 32K; 30 s RLM cap"
+    )
+    ap.add_argument(
+        "--sizes", help="context sizes in tokens (default real 32k,128k,400k,1m; synthetic 8k,32k,128k,1m)"
+    )
+    ap.add_argument(
+        "--per-kind", type=int, help="tasks per kind per size (and per domain for real; default 2)"
+    )
+    ap.add_argument("--domains", default=",".join(DOMAINS), help="real-suite domains")
     ap.add_argument("--only", default=",".join(ALL), help=f"contenders to run, from {','.join(ALL)}")
     ap.add_argument("--corpus", default="python-docs", choices=sorted(CORPORA))
     ap.add_argument("--rlm-timeout", type=float, help="wall-clock cap per RLM task, seconds (default 60)")
@@ -212,12 +298,16 @@ def main() -> None:
         with open(args.table_from, encoding="utf-8") as f:
             _print(json.load(f))
         return
-    args.sizes = args.sizes or ("8k,32k" if args.quick else "8k,32k,128k,1m")
-    args.per_kind = args.per_kind or 2
+    args.synthetic_sizes = args.sizes or ("8k,32k" if args.quick else "8k,32k,128k,1m")
+    args.sizes = args.sizes or ("32k" if args.quick else "32k,128k,400k,1m")
+    args.per_kind = args.per_kind or (1 if args.quick and args.suite == "real" else 2)
     args.rlm_timeout = args.rlm_timeout or (30.0 if args.quick else 60.0)
     unknown = set(args.only.split(",")) - set(ALL)
     if unknown:
         ap.error(f"unknown contender(s) {', '.join(sorted(unknown))}; choose from {', '.join(ALL)}")
+    bad = set(args.domains.split(",")) - set(DOMAINS)
+    if bad:
+        ap.error(f"unknown domain(s) {', '.join(sorted(bad))}; choose from {', '.join(DOMAINS)}")
     try:
         report = run(args)
     except (DeepwellError, ValueError) as exc:

@@ -199,7 +199,7 @@ class PlainRAG:
         self.model.close()
 
 
-def _deepwell_rlm(question: str, context: str, mode: str, timeout: float, **kwargs: Any) -> Any:
+def _deepwell_rlm(question: str, context: Any, mode: str, timeout: float, **kwargs: Any) -> Any:
     from deepwell import rlm
 
     return rlm.answer(question, context, mode=mode, max_seconds=timeout, **kwargs)
@@ -231,7 +231,7 @@ class DeepwellRLM:
     def prepare(self) -> None:
         """Nothing to check: Deepwell's RLM ships with the package being benchmarked."""
 
-    def answer(self, task: Task) -> Outcome:
+    def answer(self, task: Any) -> Outcome:
         request = {
             "question": task.question,
             "context": task.context,
@@ -239,6 +239,8 @@ class DeepwellRLM:
             "timeout": self.timeout,
             "data_dir": str(self.data_dir),
         }
+        if getattr(task, "context_path", None):  # a directory context of the real suite: pass the folder
+            request["context_path"] = task.context_path
         reply, seconds, error = run_capped(
             [sys.executable, "-m", "bench.rlm._dw_worker"], request, self.timeout + self.grace, _REPO
         )

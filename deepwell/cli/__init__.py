@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from deepwell.cli import _chat, _mcp, _retrieval, _rlm
+from deepwell.cli import _answers, _chat, _mcp, _retrieval, _rlm
 
 __all__ = ["app", "main"]
 
@@ -22,7 +22,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
 
 
 def _version(value: bool) -> None:
@@ -43,7 +42,7 @@ def _root(
     """Local-first agentic RAG: hybrid search, a local GGUF model, MCP tool servers and Recursive LMs."""
 
 
-for _module in (_retrieval, _chat, _mcp, _rlm):
+for _module in (_retrieval, _chat, _answers, _mcp, _rlm):
     _module.register(app)
 
 

@@ -16,7 +16,9 @@ from deepwell.core.errors import DeepwellError
 __all__ = ["register"]
 
 
-async def _stream_reply(llm: Any, messages: list[dict[str, str]], max_tokens: int, temperature: float) -> str:
+async def _stream_reply(
+    llm: Any, messages: list[dict[str, str]], max_tokens: int, temperature: float | None
+) -> str:
     parts: list[str] = []
     async for piece in llm.stream(messages, max_tokens=max_tokens, temperature=temperature):
         parts.append(piece)
@@ -33,7 +35,10 @@ def chat(
     ] = None,
     system: Annotated[str | None, typer.Option(help="System prompt.")] = None,
     max_tokens: Annotated[int, typer.Option(help="Most tokens per reply.")] = 512,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.2,
+    temperature: Annotated[
+        float | None,
+        typer.Option(help="Sampling temperature; default: the model's (DEEPWELL_LLM_TEMPERATURE)."),
+    ] = None,
     model: Annotated[str | None, typer.Option(help="Packaged model name or GGUF path.")] = None,
     base_url: Annotated[str | None, typer.Option(help="Use an OpenAI-compatible server instead.")] = None,
 ) -> None:
@@ -87,7 +92,13 @@ def chat(
 
 
 def _describe_model(settings: Any) -> dict[str, Any]:
-    from deepwell.reasoning import PACKAGED_MODELS, model_info, resolve_model_path
+    from deepwell.reasoning import (
+        PACKAGED_MODELS,
+        model_info,
+        read_gguf_metadata,
+        resolve_model_path,
+        sampling_for,
+    )
 
     info: dict[str, Any] = {"name": settings.llm_model, "backend": settings.llm_backend}
     if settings.llm_backend == "openai":
@@ -96,6 +107,7 @@ def _describe_model(settings: Any) -> dict[str, Any]:
             model=settings.llm_api_model or settings.llm_model,
             configured_context=settings.llm_n_ctx,
             concurrency=settings.llm_concurrency,
+            sampling=sampling_for(settings).to_dict(),
         )
         return info
     path = resolve_model_path(settings.llm_model)
@@ -107,6 +119,7 @@ def _describe_model(settings: Any) -> dict[str, Any]:
         configured_context=min(settings.llm_n_ctx, trained) if trained else settings.llm_n_ctx,
         licence=meta["licence"] or (packaged.licence if packaged else None),
         package=packaged.package if packaged else None,
+        sampling=sampling_for(settings, read_gguf_metadata(path)).to_dict(),
     )
     return info
 
@@ -118,7 +131,7 @@ def models(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
     from deepwell.reasoning import PACKAGED_MODELS
 
     rows = [_describe_model(settings)]
-    available = [
+    available: list[dict[str, Any]] = [
         {
             "name": n,
             "package": p.package,

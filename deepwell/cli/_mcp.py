@@ -21,7 +21,7 @@ mcp_app = typer.Typer(
 @handle_errors
 def stdio() -> None:
     """Serve MCP over stdin/stdout (what Claude Desktop and the MCP Inspector launch)."""
-    from deepwell.mcp_servers._run import run_stdio
+    from deepwell.mcp_servers import run_stdio
 
     run_stdio(load_settings())
 
@@ -39,7 +39,7 @@ def config(
     name: Annotated[str, typer.Option(help="Server name in the client's config.")] = "deepwell",
 ) -> None:
     """Print the config entry for an MCP client, with absolute paths (paste it or use `mcp install`)."""
-    from deepwell.mcp_servers._claude import client_config, client_config_path
+    from deepwell.mcp_servers import client_config, client_config_path
 
     out_console.print_json(json.dumps(client_config(load_settings(), client, name)))
     err_console.print(f"[dim]{client} reads it from {client_config_path(client)}[/dim]", highlight=False)
@@ -55,7 +55,7 @@ def install(
     name: str = "deepwell",
 ) -> None:
     """Add Deepwell to an MCP client's config, keeping every other server (a backup is made first)."""
-    from deepwell.mcp_servers._claude import install as do_install
+    from deepwell.mcp_servers import install_client_config as do_install
 
     path, backup = do_install(load_settings(), config_path, name, client)
     out_console.print(f"Added {name!r} to {path}" + (f" (backup: {backup})" if backup else ""))
@@ -77,7 +77,7 @@ def serve(
     ingest_collection: Annotated[str, typer.Option(help="Collection for --ingest.")] = "corpus",
 ) -> None:
     """Serve MCP over streamable HTTP at /mcp, with /health and optional bearer-token auth."""
-    from deepwell.mcp_servers._run import serve_http
+    from deepwell.mcp_servers import serve_http
 
     settings = load_settings(http_host=host, http_port=port)
     serve_http(

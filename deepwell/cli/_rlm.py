@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -37,7 +36,7 @@ class _QuestionFirstGroup(TyperGroup):
 
     default_command = "ask"
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
@@ -64,7 +63,7 @@ def _progress_printer(status: Any, quiet: bool) -> Any:
     depth: dict[int, int] = {}
 
     def show(step: dict[str, Any]) -> None:
-        from deepwell.rlm._render import step_label
+        from deepwell.rlm import step_label
 
         seq = int(step.get("seq") or 0)
         parent = step.get("parent_seq", step.get("parent"))
@@ -272,7 +271,7 @@ def show(
 
     With --follow, watch a run that is still going (say one started by an MCP client's rlm_answer).
     """
-    from deepwell.rlm._render import render_html, render_tree, run_to_dict
+    from deepwell.rlm import render_html, render_tree, run_to_dict
 
     store = _run_log(load_settings())
     try:

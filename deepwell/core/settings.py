@@ -79,6 +79,19 @@ class Settings(BaseSettings):
     llm_prompt_lookup: int = Field(
         default=0, description="Prompt-lookup draft tokens; 0 (off) measured fastest for the 135M model"
     )
+    # sampling: unset means the model's own default (reasoning.Sampling: published in the GGUF, or measured)
+    llm_temperature: float | None = Field(default=None, description="Default temperature; unset: 0")
+    llm_top_p: float | None = None
+    llm_repeat_penalty: float | None = Field(
+        default=None, description="unset: 1.1, measured (1.0 lets SmolLM2 loop at temperature 0)"
+    )
+    llm_loop_guard: bool | None = Field(
+        default=None, description="Stop a generation that repeats itself and cut the repeats; unset: on"
+    )
+    moa_models: list[str] = Field(
+        default_factory=lambda: ["smollm2-135m", "gemma3-270m"],
+        description="Proposer models for `ask --method moa` (packaged names or GGUF paths)",
+    )
     llm_concurrency: int = 4
     llm_timeout: float = 120.0
 

@@ -207,5 +207,15 @@ async def test_ask_answers_with_citations_from_the_real_model(loaded: Settings) 
         r = await _call(client, "ask", question="How often must API keys be rotated?", collection="kb", k=2)
     assert not r.is_error
     out = r.structured_content
-    assert out["citations"][0]["uri"].endswith("handbook.md")
-    assert out["answer"]
+    assert out["status"] == "answered" and "90" in out["answer"], out
+    c = out["citations"][0]
+    assert c["uri"].endswith("handbook.md") and f"[{c['n']}]" in out["answer"]
+    assert c["char_end"] > c["char_start"] >= 0 and out["run_id"]
+
+
+@pytest.mark.model
+async def test_ask_says_not_found_over_mcp(loaded: Settings) -> None:
+    async with Client(build_server(loaded)) as client:
+        r = await _call(client, "ask", question="What is the boiling point of mercury?", collection="kb")
+    assert not r.is_error
+    assert (r.structured_content["status"], r.structured_content["citations"]) == ("not_found", [])

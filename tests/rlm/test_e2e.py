@@ -37,7 +37,35 @@ async def test_actions_mode_finds_a_needle_in_20k_tokens(llm, dw) -> None:  # ty
     assert dw.store.runs.get(r.run_id).steps[-1].kind == "final"
 
 
+async def test_a_key_with_digits_is_read_by_the_model_not_cut_from_the_key(llm, dw) -> None:  # type: ignore[no-untyped-def]
+    """The answer comes from the model's reply (nothing else can supply it) and must be the value, not the
+    key's digits ("-50") nor the look-alike key's value."""
+    ctx = haystack(
+        n=330,
+        inserts={
+            60: "The special magic number for Saffron-5 is: 1234567.",
+            200: "The special magic number for Saffron-50 is: 4817293.",
+        },
+    )
+    q = "What is the special magic number for Saffron-50 mentioned in the provided text?"
+    r = await answer_async(q, ctx, llm=llm, dw=dw, mode="actions")
+    assert (r.status, r.answer) == ("answered", "4817293")
+    assert any(s.kind == "sub_call" for s in dw.store.runs.get(r.run_id).steps)
+
+
+async def test_the_model_extracts_a_value_inside_a_located_section(llm, dw) -> None:  # type: ignore[no-untyped-def]
+    text = (
+        "# Release notes\n\n## 2.3\n\n- Faster start-up.\n- The codename of release 2.3 was Red Kite.\n\n"
+        "## 2.4\n\n- New sync client.\n- The codename of release 2.4 was Blue Heron.\n\n"
+        "## 2.5\n\n- Dropped Python 3.8.\n"
+    )
+    r = await answer_async("What was the codename of release 2.4?", text, llm=llm, dw=dw, mode="actions")
+    assert r.status == "answered" and "Blue Heron" in r.answer and "Red Kite" not in r.answer
+
+
 async def test_actions_mode_aggregates_records(llm, dw) -> None:  # type: ignore[no-untyped-def]
+    """Counting is computed by the plan, not read by the model: this checks the plan chosen for a real
+    question, and that the model is not asked (its answer could only be worse)."""
     recs = {
         i * 4: f"Record #{i:05d} | user: u{i} | label: {'refund' if i % 5 == 0 else 'billing'} | note: ok"
         for i in range(50)

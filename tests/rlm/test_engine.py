@@ -25,8 +25,8 @@ async def test_needle_copied_sentence_is_reduced_to_the_value(dw) -> None:  # ty
     assert (r.status, r.answer) == ("answered", "4817293")
     steps = dw.store.runs.get(r.run_id).steps
     kinds = [s.kind for s in steps]
-    assert kinds[0] == "strategy" and "tool" in kinds and "sub_call" in kinds and kinds[-1] == "final"
-    assert all(s.parent_seq == steps[0].seq for s in steps[1:3])
+    assert kinds[0] == "plan" and "execute" in kinds and "sub_call" in kinds and kinds[-1] == "final"
+    assert all(s.parent_seq == steps[0].seq for s in steps[1:3])  # plan, terms, reads nest under the plan
 
 
 async def test_aggregation_counts_every_record(dw) -> None:  # type: ignore[no-untyped-def]
@@ -84,7 +84,7 @@ async def test_garbled_and_repeated_actions_are_errors_of_the_model_not_of_the_r
     search = json.dumps({"action": "search", "argument": "words to look for"})
     garbled = OutputError("scripted produced invalid JSON 3 times (not JSON). Raise max_tokens.")
     r = await answer_async(
-        "What colour is the submarine?",
+        "Which one is it?",  # nothing for a plan to work on: the model explores with actions
         haystack(),
         llm=ScriptedLLM(root=[search, garbled, search, search]),
         dw=dw,
@@ -96,23 +96,46 @@ async def test_garbled_and_repeated_actions_are_errors_of_the_model_not_of_the_r
     assert kinds.count("action") == 1 and "error" in kinds  # the repeats ran no second search
 
 
-async def test_a_run_cut_short_says_what_it_found_so_far(dw) -> None:  # type: ignore[no-untyped-def]
+async def test_an_unconfirmed_read_is_uncertain_with_what_was_read(dw) -> None:  # type: ignore[no-untyped-def]
+    """The plan located the sentence but the model found no answer in it: not a guess, not a budget
+    wasted on the root model, but `uncertain` with the evidence."""
+    llm = ScriptedLLM(root=["not json"] * 5)  # the sub-calls say NONE; the root is never needed
     r = await answer_async(
         "Who owns the amber-falcon?",
         haystack(inserts={150: "The amber-falcon flew over the grey seas."}),
-        llm=ScriptedLLM(root=["not json"] * 5),  # the sub-calls never confirm, the root never acts
+        llm=llm,
+        dw=dw,
+        mode="actions",
+        config=RLMConfig(max_errors=2),
+    )
+    assert r.status == "uncertain" and "flew over the grey seas" in r.answer
+    assert r.citations and "amber-falcon" in r.citations[0]["text"] and len(llm.root) == 5
+
+
+async def test_a_question_about_what_the_text_never_mentions_is_not_found(dw) -> None:  # type: ignore[no-untyped-def]
+    llm = ScriptedLLM()
+    r = await answer_async("What colour is the submarine?", haystack(), llm=llm, dw=dw, mode="actions")
+    assert r.status == "not_found" and "submarine" in r.answer.lower() and llm.calls == []
+
+
+async def test_a_run_cut_short_says_what_it_found_so_far(dw) -> None:  # type: ignore[no-untyped-def]
+    search = json.dumps({"action": "grep", "argument": "grey seas"})
+    r = await answer_async(
+        "Which one is it?",
+        haystack(inserts={150: "The amber-falcon flew over the grey seas."}),
+        llm=ScriptedLLM(root=[search] + ["not json"] * 5),
         dw=dw,
         mode="actions",
         config=RLMConfig(max_errors=2),
     )
     assert r.status == "budget_exhausted:errors"
-    assert "Found so far: grep" in r.answer and "flew over the grey seas" in r.answer
+    assert "Found so far: grep" in r.answer and "grey seas" in r.answer
 
 
 async def test_ungrounded_answers_and_invalid_actions_end_in_a_named_budget(dw) -> None:  # type: ignore[no-untyped-def]
     root = ["not json", json.dumps({"action": "answer", "argument": "Olympus City"})] * 5
     r = await answer_async(
-        "What is the capital of Mars?",
+        "Which one is it?",
         haystack(),
         llm=ScriptedLLM(root=root),
         dw=dw,
@@ -121,7 +144,7 @@ async def test_ungrounded_answers_and_invalid_actions_end_in_a_named_budget(dw) 
     )
     assert r.status == "budget_exhausted:errors" and "Olympus" not in r.answer
     r = await answer_async(
-        "What is the capital of Mars?",
+        "Which one is it?",
         haystack(),
         dw=dw,
         mode="actions",

@@ -1,0 +1,1024 @@
+"""From question to a typed plan, and the plan's deterministic execution over the structure tree.
+
+A plan names one operation (locate, enclosing, count, argmax, argmin, list, extract, compare, summarise)
+and its arguments: the key terms that name the thing asked about, the kinds of node the answer is about
+(``levels``: "release", "section", "file", "class", ...), what is counted, the field to extract. It is
+filled without a list of any generator's phrasings:
+
+* the operation from the nearest worked examples by MiniLM similarity (``_exemplars``), or from the root
+  model under the plan's JSON-schema grammar (``planner="model"``, for models that can follow it);
+* key terms from the question by how rare they are *in this context* (IDF over the tree's leaves), with
+  identifiers (``Saffron-50``, ``CVE-2023-1234``, ``gh-12345``, ``#987654``, ``json.decoder``, ``2.1-3``)
+  kept whole; a term the context never holds cannot be a key, and an identifier it never holds means the
+  answer is not there;
+* levels and fields from a lexicon of words for the parts of documents (release, chapter, module, class,
+  author, date, ...) intersected with what this tree actually has.
+
+Execution walks the tree: locating is scoring leaves by their rare terms, "which X" is the enclosing node
+of kind X, counts and maxima are computed over a node's leaves. The model reads only where a span must be
+extracted (a value no field holds); its answer is accepted only if the span it read holds it. Every result
+carries a status: ``answered`` only when the plan ran and what was read supports the result; otherwise
+``not_found`` or ``uncertain`` with the evidence and what was tried.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Literal
+
+from deepwell.rlm._strategies import FUNCTION_WORDS as _FUNCTION
+from deepwell.rlm._strategies import _value_in, _words
+from pydantic import BaseModel, Field, ValidationError
+
+__all__ = ["OPS", "Outcome", "Plan", "execute_plan", "fill_plan", "key_terms"]
+
+Op = Literal["locate", "enclosing", "count", "argmax", "argmin", "list", "extract", "compare", "summarise"]
+OPS: tuple[str, ...] = Op.__args__  # type: ignore[attr-defined]
+_LEAF_KINDS = frozenset({"entry", "item", "record", "message"})
+
+
+class Plan(BaseModel):
+    """What to compute; every field is checked against the tree before it is used."""
+
+    op: Op
+    terms: list[str] = Field(default_factory=list, description="key terms naming the thing asked about")
+    levels: list[str] = Field(default_factory=list, description="kinds of node the answer names")
+    counted: str | None = Field(None, description="kind of node counted or compared (default: entries)")
+    field: str | None = Field(None, description="named field to extract (author, date, credit, ...)")
+    source: str = "exemplars"
+
+
+@dataclass
+class Outcome:
+    """A plan's result. ``status`` is answered | not_found | uncertain."""
+
+    status: str
+    answer: str
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    how: str = ""
+
+
+# ---------------------------------------------------------------------------------------------- lexicon
+# words people use for the parts of documents, by the kind of tree node they mean
+_LEVEL_WORDS: dict[str, tuple[str, ...]] = {
+    "release": tuple(_words("release version upload revision")),
+    "section": tuple(
+        _words(
+            "section chapter part heading subsection clause article category component topic paragraph "
+            "appendix"
+        )
+    ),
+    "file": tuple(_words("file module document page script source file")),
+    "class": tuple(_words("class type")),
+    "def": tuple(_words("function method def routine callable procedure")),
+    "entry": tuple(_words("entry item change bullet line note fix record row bug")),
+    "message": tuple(_words("message email mail post")),
+}
+# words that ask for a named field, by the field names trees use
+_FIELD_WORDS: dict[str, tuple[str, ...]] = {
+    "credited": tuple(
+        _words("credited credit thanks thanked contributed contributor patch reported reporter")
+    ),
+    "credit": tuple(_words("credited credit thanks thanked contributed contributor patch reported reporter")),
+    "author": tuple(_words("uploaded uploader upload author wrote written maintainer signed sent who")),
+    "date": tuple(_words("when date day dated")),
+    "email": tuple(_words("email e-mail address")),
+    "urgency": tuple(_words("urgency priority")),
+}
+_IDENT = re.compile(r"[#@]?\w+(?:[-./:+~]\w+)+|#\d+|\b\w*\d\w*\b")
+_WORD = re.compile(r"[#@]?\w+(?:[-./:+~]\w+)*")
+_QUOTED = re.compile(r"'([^']{1,80})'|\"([^\"]{1,80})\"|`([^`]{1,80})`")
+
+
+def _plural(w: str) -> str:
+    return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+
+
+def level_of(word: str) -> str | None:
+    w = _plural(word.lower())
+    if w.endswith("ie"):
+        w = w[:-2] + "y"
+    for level, words in _LEVEL_WORDS.items():
+        if w in words:
+            return level
+    return None
+
+
+def is_identifier(term: str) -> bool:
+    return bool(_IDENT.fullmatch(term)) or term.startswith("'")
+
+
+# ------------------------------------------------------------------------------------------- the units
+@dataclass
+class _Units:
+    """The tree's leaves (or paragraphs, for text without structure) with their offsets, for IDF."""
+
+    nodes: list[Any]
+    starts: list[int]
+    ends: list[int]
+    text: str
+    low: str
+    _df: dict[str, list[int]] = field(default_factory=dict)
+
+    def hits(self, term: str) -> list[int]:
+        """Indices of the units holding ``term`` (whole word, any case; exact case for ``=term``)."""
+        exact = term.startswith("=")
+        key = term if exact else term.lower()
+        if key not in self._df:
+            rx = _term_rx(key[1:] if exact else key)
+            seen: list[int] = []
+            last = -1
+            for m in rx.finditer(self.text if exact else self.low):
+                i = bisect.bisect_right(self.starts, m.start()) - 1
+                if i >= 0 and m.start() < self.ends[i] and i != last:
+                    seen.append(i)
+                    last = i
+                if len(seen) > 20000:
+                    break
+            self._df[key] = seen
+        return self._df[key]
+
+    def present(self, term: str) -> bool:
+        """Whether the term occurs anywhere in the text (headings and trailers too, not only leaves)."""
+        return bool(self.hits(term)) or bool(_term_rx(term.lower().lstrip("=")).search(self.low))
+
+    def idf(self, term: str) -> float:
+        n = len(self.hits(term))
+        return math.log((len(self.nodes) + 1) / (n + 0.5)) if n else 0.0
+
+
+def _term_rx(term: str) -> re.Pattern[str]:
+    term = term.removeprefix("=")
+    lead = r"(?<![\w])" if term[:1].isalnum() or term[:1] == "_" else ""
+    tail = r"(?![\w])" if term[-1:].isalnum() or term[-1:] == "_" else ""
+    return re.compile(lead + re.escape(term).replace(r"\ ", r"\s+") + tail)
+
+
+def units_of(tree: Any) -> _Units:
+    cached = getattr(tree, "_plan_units", None)
+    if cached is not None:
+        return cached
+    leaves: list[Any] = []
+
+    def walk(n: Any) -> None:
+        if not n.children:
+            if n.kind != "root":
+                leaves.append(n)
+            return
+        for c in n.children:
+            walk(c)
+
+    walk(tree.root)
+    if len(leaves) < 2:  # no structure: paragraphs are the units
+        leaves = []
+        for m in re.finditer(r"\S(?:.|\n(?!\s*\n))*", tree.text):
+            leaves.append(_Para(m.start(), m.end()))
+    leaves.sort(key=lambda n: n.start)
+    u = _Units(leaves, [n.start for n in leaves], [n.end for n in leaves], tree.text, tree.text.lower())
+    tree._plan_units = u
+    return u
+
+
+@dataclass(eq=False)
+class _Para:
+    start: int
+    end: int
+    kind: str = "paragraph"
+    title: str = ""
+    parent: Any = None
+    children: list[Any] = field(default_factory=list)
+    fields: dict[str, str] = field(default_factory=dict)
+    id: str = ""
+
+
+# ----------------------------------------------------------------------------------------- key terms
+def _asking(q: str) -> str:
+    """The sentence that asks (the last ending in '?'): a format preamble before it holds no key terms."""
+    parts = [p.strip() for p in re.split(r"(?<=[.?!])\s+(?=[A-Z\"'])", q.strip()) if p.strip()]
+    asks = [p for p in parts if p.endswith("?")]
+    return asks[-1] if asks else (parts[-1] if parts else q)
+
+
+def key_terms(question: str, tree: Any) -> list[tuple[str, float, bool]]:
+    """(term, idf, is_identifier), rarest first. Quoted strings and identifiers are kept whole; a plain
+    word too common in the context to tell its parts apart is dropped; a term no leaf holds has idf 0 (it
+    may still be in a heading, or nowhere: the question names something the text lacks)."""
+    q = _asking(question)
+    u = units_of(tree)
+    out: dict[str, tuple[str, float, bool]] = {}
+    for m in _QUOTED.finditer(q):
+        t = next(g for g in m.groups() if g)
+        if u.hits("=" + t):  # a quoted term is meant as written when the text has it so
+            t = "=" + t
+        out[t.lower().lstrip("=")] = (t, u.idf(t), True)
+    q_rest = _QUOTED.sub(" ", q)
+    for m in _WORD.finditer(q_rest):
+        t = m.group(0).strip(".:/-")
+        if not t or t.lower() in out:
+            continue
+        ident = bool(_IDENT.fullmatch(t))
+        if not ident and (len(t) < 3 or t.lower() in _FUNCTION or level_of(t) or _field_word(t)):
+            continue
+        idf = u.idf(t)
+        if not ident and 0 < idf < 0.5:
+            continue  # a word too common here to tell units apart
+        out[t.lower()] = (t, idf, ident)
+    terms = sorted(out.values(), key=lambda x: (not x[2], -x[1]))
+    return terms
+
+
+def _field_word(w: str) -> str | None:
+    lw = w.lower()
+    for f, words in _FIELD_WORDS.items():
+        if lw in words:
+            return f
+    return None
+
+
+# --------------------------------------------------------------------------------------- filling plans
+@cache
+def _exemplar_matrix(model_name: str) -> tuple[Any, Any]:
+    from deepwell.retrieval import load_embedder
+    from deepwell.rlm._exemplars import EXEMPLARS
+
+    emb = load_embedder(model_name)
+    return emb, emb.encode([shape(q) for q, _ in EXEMPLARS])
+
+
+def shape(question: str, terms: list[str] | None = None) -> str:
+    """The question with what it is about replaced by X (quoted strings, identifiers, the given terms):
+    the operation is in the question's shape, and a topic shared with an example must not outvote it."""
+    q = _QUOTED.sub("X", _asking(question))
+    q = re.sub(r"[#@]?\w+(?:[-./:+~]\w+)+|#\d+|\b\w*\d\w*\b", "X", q)
+    for t in sorted(terms or [], key=len, reverse=True):
+        q = (
+            _term_rx(t.lower()).sub("X", q)
+            if t.lower() == t
+            else re.sub(rf"(?<!\w){re.escape(t)}(?!\w)", "X", q)
+        )
+    return re.sub(r"X(?:\W+X)+", "X", q)
+
+
+def choose_op(
+    question: str, embedding_model: str, k: int = 3, terms: list[str] | None = None
+) -> tuple[str, list[tuple[str, str, float]]]:
+    """The op most of the k nearest worked examples have (similarity-weighted), and those examples."""
+    from deepwell.rlm._exemplars import EXEMPLARS
+
+    emb, mat = _exemplar_matrix(embedding_model)
+    v = emb.encode([shape(question, terms)])[0]
+    sims = mat @ v
+    top = sims.argsort()[::-1][:k]
+    votes: dict[str, float] = {}
+    for i in top:
+        votes[EXEMPLARS[i][1]] = votes.get(EXEMPLARS[i][1], 0.0) + float(sims[i])
+    op = max(votes, key=lambda o: votes[o])
+    return op, [(EXEMPLARS[i][0], EXEMPLARS[i][1], round(float(sims[i]), 3)) for i in top]
+
+
+_MOST = re.compile(r"\b(?:most|largest|greatest|highest|biggest|longest)\b", re.I)
+_FEWEST = re.compile(r"\b(?:fewest|least|smallest|lowest|shortest)\b", re.I)
+
+
+def frame_op(question: str) -> str | None:
+    """The operation English interrogative syntax fixes, if it does: a superlative asked with which/what
+    is a maximum or minimum, "how many" a count, "which <part of a document>" an enclosing node, "who" /
+    "when" a named value. These are the grammar of questions in any domain; everything else is left to
+    the worked examples."""
+    a = _asking(question)
+    wh = re.search(r"\b(?:which|what)\b", a, re.I)
+    if wh and _MOST.search(a):
+        return "argmax"
+    if wh and _FEWEST.search(a):
+        return "argmin"
+    if re.search(r"\bhow many\b|^\s*(?:count|what is the (?:total )?number of)\b", a, re.I):
+        return "count"
+    m = re.match(r"\s*(?:\w+\s+)?(?:which|what)\s+([\w-]+)", a, re.I)
+    if m and level_of(m.group(1)):
+        return "enclosing"
+    if re.match(r"\s*(?:who|whom|whose|when)\b|\s*what\s+(?:is|are|was|were)\s+the\b", a, re.I):
+        return "extract"  # a person, a date, or "what is the <attribute> of X": a value
+    if re.match(r"\s*where\b", a, re.I):
+        return "locate"
+    return None
+
+
+def _levels_in(question: str) -> list[tuple[int, str]]:
+    out = []
+    for m in re.finditer(r"[A-Za-z][\w-]*", _asking(question)):
+        lv = level_of(m.group(0))
+        if lv:
+            out.append((m.start(), lv))
+    return out
+
+
+def _field_in(question: str, fields_present: set[str]) -> str | None:
+    """The field the question asks for, among those the tree has (a specific cue beats a bare 'who')."""
+    words = [w.lower() for w in re.findall(r"[A-Za-z][\w-]*", _asking(question))]
+    if words[:1] == ["when"] and "date" in fields_present:
+        return "date"  # the interrogative fixes the kind of value; "uploaded" only says which date
+    best: tuple[int, str] | None = None
+    for f, cues in _FIELD_WORDS.items():
+        if f not in fields_present:
+            continue
+        for w in words:
+            if w in cues:
+                rank = 0 if w == "who" else 1
+                if best is None or rank > best[0]:
+                    best = (rank, f)
+    return best[1] if best else None
+
+
+def fields_present(tree: Any) -> set[str]:
+    cached = getattr(tree, "_plan_fields", None)
+    if cached is None:
+        cached = set()
+        stack = [tree.root]
+        while stack:
+            n = stack.pop()
+            cached.update(n.fields)
+            stack.extend(n.children)
+        tree._plan_fields = cached
+    return cached
+
+
+def fill_plan(question: str, tree: Any, embedding_model: str) -> tuple[Plan, dict[str, Any]]:
+    """A plan: the op from interrogative syntax where it fixes one, else from the nearest worked examples
+    (MiniLM, loaded only then); terms, levels and field from the tree. Returns what decided it too."""
+    framed = frame_op(question)
+    if framed:
+        return _complete(framed, question, tree, "frame"), {"frame_op": framed}
+    op, near = choose_op(question, embedding_model)
+    why = {"shape": shape(question), "nearest_examples": near, "exemplar_op": op}
+    return _complete(op, question, tree, "exemplars"), why
+
+
+def _complete(op: str, question: str, tree: Any, source: str) -> Plan:
+    terms = key_terms(question, tree)
+    levels = _levels_in(question)
+    asking = _asking(question)
+    counted = None
+    if op in ("count", "argmax", "argmin", "compare"):
+        cue = re.search(r"\bhow many\b|\bnumber of\b|\bcount\b|\bmost\b|\bfewest\b|\bleast\b", asking, re.I)
+        after = [lv for pos, lv in levels if cue and pos > cue.start()]
+        if op == "count":
+            counted = after[0] if after else (levels[0][1] if levels else "entry")
+        else:
+            counted = after[0] if after else "entry"
+    answer_levels = [lv for _, lv in levels if lv != counted or op not in ("argmax", "argmin")]
+    if op in ("argmax", "argmin") and levels:
+        answer_levels = [levels[0][1]]
+    seen: list[str] = []
+    for lv in answer_levels:
+        if lv not in seen:
+            seen.append(lv)
+    fld = _field_in(question, fields_present(tree)) if op == "extract" else None
+    if op == "extract" and not fld and seen and re.match(r"(?:\w+ )?(?:which|what)\s+\w+", asking, re.I):
+        # "which <part> ..." asks for a node, not a value inside one
+        first = re.match(r"(?:\w+ )?(?:which|what)\s+([\w-]+)", asking, re.I)
+        if first and level_of(first.group(1)):
+            op = "enclosing"
+    return Plan(op=op, terms=[t for t, _, _ in terms], levels=seen, counted=counted, field=fld, source=source)
+
+
+_MODEL_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "op": {"type": "string", "enum": list(OPS)},
+        "target": {"type": "string", "maxLength": 60},
+        "level": {"type": "string", "maxLength": 20},
+        "field": {"type": "string", "maxLength": 20},
+    },
+    "required": ["op", "target", "level", "field"],
+}
+_MODEL_EXAMPLES = [
+    (
+        "Which chapter has the recipe for lemon tart?",
+        {"op": "enclosing", "target": "lemon tart", "level": "chapter", "field": ""},
+    ),
+    (
+        "How many clauses does article 7 list?",
+        {"op": "count", "target": "article 7", "level": "clause", "field": ""},
+    ),
+    ("Which thread got the most replies?", {"op": "argmax", "target": "", "level": "thread", "field": ""}),
+    (
+        "Who signed the lease for flat 4B?",
+        {"op": "extract", "target": "flat 4B", "level": "", "field": "author"},
+    ),
+    (
+        "What is the access code for gate-12?",
+        {"op": "extract", "target": "gate-12", "level": "", "field": "value"},
+    ),
+    (
+        "Summarise the travel policy.",
+        {"op": "summarise", "target": "travel policy", "level": "", "field": ""},
+    ),
+]
+
+
+async def fill_plan_with_model(e: Any, question: str, tree: Any) -> tuple[Plan, dict[str, Any]]:
+    """The root model fills the plan under its JSON-schema grammar, from worked examples; its terms and
+    levels are then checked against the tree exactly like the exemplar plan's."""
+    shots = "\n".join(f"Question: {q}\nPlan: {json.dumps(p)}" for q, p in _MODEL_EXAMPLES)
+    raw = await e.root(
+        [
+            {"role": "system", "content": "Turn the question into a plan. ops: " + ", ".join(OPS) + "."},
+            {"role": "user", "content": f"{shots}\nQuestion: {_asking(question)}\nPlan:"},
+        ],
+        json_schema=_MODEL_SCHEMA,
+        max_tokens=80,
+    )
+    try:
+        data = json.loads(raw)
+        op = data["op"] if data.get("op") in OPS else "extract"
+    except (json.JSONDecodeError, TypeError, KeyError):
+        op = "extract"
+        data = {}
+    plan = _complete(op, question, tree, "model")
+    return plan, {"model_plan": data}
+
+
+# ------------------------------------------------------------------------------------------ execution
+@dataclass
+class _Ctx:
+    tree: Any
+    units: _Units
+    plan: Plan
+    terms: list[tuple[str, float, bool]]
+    tried: list[str] = field(default_factory=list)
+
+
+def _ancestors(n: Any) -> list[Any]:
+    out = []
+    p = n.parent
+    while p is not None and p.kind != "root":
+        out.append(p)
+        p = p.parent
+    return out
+
+
+def _matches_level(n: Any, level: str) -> bool:
+    if level == "release":
+        return n.kind == "section" and "version" in n.fields
+    if level == "section":
+        return n.kind == "section"
+    if level == "file":
+        return n.kind == "file"
+    if level == "def":
+        return n.kind == "def"
+    if level == "class":
+        return n.kind == "class"
+    if level == "message":
+        return n.kind == "message"
+    if level == "entry":
+        return n.kind in _LEAF_KINDS or (n.kind == "def" and not n.children)
+    return False
+
+
+def _label(n: Any, level: str | None) -> str:
+    if level == "release" and n.fields.get("version"):
+        return n.fields["version"]
+    return n.title.strip()
+
+
+def _enclosing(n: Any, level: str, taken: set[int]) -> Any | None:
+    chain = [n, *_ancestors(n)]
+    if level == "section":
+        # a release is a section too; when a release is asked for alongside, the section is inside it
+        cands = [a for a in chain if _matches_level(a, "section") and id(a) not in taken]
+        plain = [a for a in cands if "version" not in a.fields]
+        return (plain or cands or [None])[0]
+    return next((a for a in chain if _matches_level(a, level) and id(a) not in taken), None)
+
+
+def _best_units(c: _Ctx, limit: int = 5) -> list[tuple[float, int]]:
+    """Units scored by the IDF of the key terms they hold; every identifier must be held."""
+    idents = [t for t, idf, ident in c.terms if ident and idf > 0]
+    words = [(t, idf) for t, idf, ident in c.terms if not ident]
+    scores: dict[int, float] = {}
+    if idents:
+        pools = [set(c.units.hits(t)) for t in idents]
+        pool = set.intersection(*pools) if pools else set()
+        if not pool:  # identifiers that never meet in one unit: the unit with most of them
+            pool = set.union(*pools)
+        for i in pool:
+            scores[i] = sum(3 * c.units.idf(t) for t in idents if i in set(c.units.hits(t)))
+    for t, idf in words:
+        for i in c.units.hits(t):
+            if not idents or i in scores:
+                scores[i] = scores.get(i, 0.0) + idf
+    ranked = sorted(((s, i) for i, s in scores.items()), key=lambda x: (-x[0], x[1]))
+    return ranked[:limit]
+
+
+def _all_nodes(tree: Any) -> list[Any]:
+    out, stack = [], [tree.root]
+    while stack:
+        n = stack.pop()
+        out.append(n)
+        stack.extend(reversed(n.children))
+    return out
+
+
+def _norm(s: str) -> str:
+    s = s.removeprefix("=")
+    return re.sub(r"[./\\:]+", ".", s.lower())
+
+
+def _named_nodes(c: _Ctx, level: str | None) -> list[tuple[float, Any]]:
+    """Inner nodes whose title or fields hold the key terms (a scope: 'version 2.1-3', 'module json.x')."""
+    out = []
+    for n in _all_nodes(c.tree):
+        if not n.children or n.kind == "root" or (level and not _matches_level(n, level)):
+            continue
+        hay = _norm(" ".join([n.title, *n.fields.values()]))
+        s = 0.0
+        for t, idf, ident in c.terms:
+            if _term_rx(_norm(t)).search(hay):
+                s += (3 if ident else 1) * max(idf, 0.5)
+        if s > 0:
+            out.append((s, n))
+    out.sort(key=lambda x: -x[0])
+    return out
+
+
+def _nodes_of(root: Any, level: str) -> list[Any]:
+    return [n for n in _all_nodes_from(root) if n is not root and _matches_level(n, level)]
+
+
+def _all_nodes_from(root: Any) -> list[Any]:
+    out, stack = [], [root]
+    while stack:
+        n = stack.pop()
+        out.append(n)
+        stack.extend(reversed(n.children))
+    return out
+
+
+def _leaves(n: Any) -> list[Any]:
+    return [x for x in _all_nodes_from(n) if x is not n and not x.children]
+
+
+def _count_under(n: Any, level: str | None) -> int:
+    if level in (None, "entry"):
+        return sum(1 for x in _leaves(n) if x.kind in _LEAF_KINDS or x.kind == "def")
+    return len(_nodes_of(n, level))
+
+
+def _evidence(tree: Any, n: Any, chars: int = 300) -> dict[str, Any]:
+    path = tree.path(n) if hasattr(n, "id") and n.id else []
+    return {
+        "node": getattr(n, "id", ""),
+        "path": path,
+        "text": tree.text[n.start : min(n.end, n.start + chars)],
+    }
+
+
+def _nothing(c: _Ctx) -> Outcome:
+    names = " or ".join(repr(t.lstrip("=")) for t, _, _ in c.terms[:4])
+    return Outcome(
+        "not_found",
+        f"No part of the text mentions {names}.",
+        [],
+        f"searched every part of the text for {names}",
+    )
+
+
+def _missing(c: _Ctx) -> Outcome | None:
+    absent = [t for t, idf, ident in c.terms if ident and idf == 0 and not c.units.present(t)]
+    if absent:
+        return Outcome(
+            "not_found",
+            f"The text never mentions {absent[0].lstrip('=')!r}.",
+            [],
+            f"searched every unit of the text for {', '.join(repr(a) for a in absent)}",
+        )
+    return None
+
+
+async def execute_plan(e: Any, plan: Plan, tree: Any, question: str, parent: int | None) -> Outcome:
+    """Run a plan over the tree; every step is recorded under ``parent``."""
+    c = _Ctx(
+        tree,
+        units_of(tree),
+        plan,
+        [t for t in key_terms(question, tree) if t[0] in plan.terms] or key_terms(question, tree),
+    )
+    e.trajectory.step(
+        "terms",
+        {"terms": [{"term": t, "idf": round(i, 2), "identifier": d} for t, i, d in c.terms]},
+        parent=parent,
+    )
+    handler = _HANDLERS[plan.op]
+    out = await handler(e, c, question, parent)
+    e.trajectory.step(
+        "execute",
+        {
+            "op": plan.op,
+            "status": out.status,
+            "result": out.answer,
+            "how": out.how,
+            "evidence": out.evidence[:3],
+        },
+        parent=parent,
+    )
+    return out
+
+
+async def _locate(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
+    if (miss := _missing(c)) is not None:
+        return miss
+    if not c.terms:
+        return Outcome(
+            "uncertain",
+            "The question names nothing the text holds to look for.",
+            [],
+            "no key term of the question occurs in the text",
+        )
+    ranked = _best_units(c)
+    if not ranked:
+        return _nothing(c)
+    best_score, best = ranked[0]
+    node = c.units.nodes[best]
+    ev = [_evidence(c.tree, c.units.nodes[i]) for _, i in ranked[:3]]
+    weak = _coverage(c, best)
+    if weak is not None:
+        return weak
+    tied = [i for s, i in _best_units(c, 50) if s == best_score]
+    if any(not _same_answer(c, best, j) for j in tied[1:]):
+        ev = [_evidence(c.tree, c.units.nodes[i]) for i in tied[:3]]
+        return Outcome(
+            "uncertain",
+            f"Several parts match equally ({len(tied)}): " + "; ".join(" > ".join(x["path"]) for x in ev[:3]),
+            ev,
+            "located by rare terms; a tie",
+        )
+    if not c.plan.levels:
+        path = c.tree.path(node) if getattr(node, "id", "") else []
+        if not path:
+            return Outcome("uncertain", "The match is in text without headings.", ev, "no enclosing heading")
+        return Outcome("answered", " > ".join(path), ev, "located by rare terms; path of enclosing headings")
+    labels, taken = [], set()
+    for lv in c.plan.levels:
+        anc = _enclosing(node, lv, taken)
+        if anc is None:
+            continue
+        taken.add(id(anc))
+        labels.append(_label(anc, lv))
+    if not labels:
+        kinds = ", ".join(c.plan.levels)
+        return Outcome(
+            "uncertain",
+            f"Found it, but not inside any {kinds}: " + " > ".join(ev[0]["path"]),
+            ev,
+            f"no enclosing node of kind {kinds}",
+        )
+    return Outcome("answered", " / ".join(labels), ev, f"located by rare terms; enclosing {c.plan.levels}")
+
+
+def _coverage(c: _Ctx, best: int) -> Outcome | None:
+    """The located unit must hold most of what the question is about: the weight (IDF) of the question's
+    content terms it holds against all of them, a term the text never holds weighing as the rarest."""
+    if any(ident and idf > 0 for _, idf, ident in c.terms):
+        return None  # an identifier located it exactly
+    top = math.log((len(c.units.nodes) + 1) / 0.5)
+    held, total, absent = 0.0, 0.0, []
+    for t, idf, _ in c.terms:
+        w = idf if idf > 0 else (top if not c.units.present(t) else 0.0)
+        total += w
+        if idf > 0 and best in set(c.units.hits(t)):
+            held += w
+        if w and not c.units.present(t):
+            absent.append(t)
+    if total == 0 or held / total >= 0.5:
+        return None
+    ev = [_evidence(c.tree, c.units.nodes[best])]
+    if absent and sum(top for _ in absent) > total / 2:
+        return Outcome(
+            "not_found",
+            f"The text never mentions {', '.join(repr(a) for a in absent)}.",
+            ev,
+            "the closest part holds only the question's common words",
+        )
+    return Outcome(
+        "uncertain",
+        "The closest part holds only some of what is asked: " + ev[0]["text"][:200],
+        ev,
+        f"best unit covers {held / total:.0%} of the question's term weight",
+    )
+
+
+def _same_answer(c: _Ctx, i: int, j: int) -> bool:
+    a, b = c.units.nodes[i], c.units.nodes[j]
+    for lv in c.plan.levels or ["section"]:
+        x, y = _enclosing(a, lv, set()), _enclosing(b, lv, set())
+        if x is not y:
+            return False
+    return bool(c.plan.levels)
+
+
+def _scope(c: _Ctx, exclude_level: str | None) -> tuple[Any, list[tuple[float, Any]]]:
+    named = [x for x in _named_nodes(c, None) if not (exclude_level and _matches_level(x[1], exclude_level))]
+    return (named[0][1] if named else c.tree.root), named
+
+
+async def _count(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
+    if (miss := _missing(c)) is not None:
+        return miss
+    counted = c.plan.counted or "entry"
+    named = _named_nodes(c, None)
+    if named:
+        ties = [n for s, n in named if s == named[0][0]]
+        same = [n for n in ties if _matches_level(n, counted)]
+        if len(same) > 1 or (same and len(same) == len(ties) and counted != "entry"):
+            # the terms name several nodes of the kind counted: they filter what is counted
+            return Outcome(
+                "answered",
+                str(len(same)),
+                [_evidence(c.tree, n, 120) for n in same[:5]],
+                f"counted {len(same)} {counted} nodes whose heading or fields hold the key terms",
+            )
+        scopes = [x for x in named if not _matches_level(x[1], counted) or counted == "entry"]
+        if scopes:
+            top = [n for s, n in scopes if s == scopes[0][0]]
+            if len(top) > 1:
+                return Outcome(
+                    "uncertain",
+                    "Several parts are named alike: " + "; ".join(n.title for n in top[:5]),
+                    [_evidence(c.tree, n, 120) for n in top[:5]],
+                    "the scope is ambiguous",
+                )
+            scope = top[0]
+            n = _count_under(scope, counted)
+            if n == 0:
+                return Outcome(
+                    "uncertain",
+                    f"{scope.title} holds no {counted} nodes I can count.",
+                    [_evidence(c.tree, scope)],
+                    "the scope has nothing of that kind",
+                )
+            return Outcome(
+                "answered",
+                str(n),
+                [_evidence(c.tree, scope)],
+                f"counted the {counted} nodes under {scope.title!r}",
+            )
+    # no heading names it: count the parts of the kind asked whose text holds the terms
+    keys = [t for t, idf, ident in c.terms if idf > 0 and (ident or len(c.terms) == 1)]
+    if not keys:
+        return Outcome(
+            "uncertain",
+            "No heading or identifier names what to count.",
+            [],
+            "looked for a heading, field or identifier holding the key terms",
+        )
+    pool = set.intersection(*(set(c.units.hits(t)) for t in keys))
+    holders: dict[int, Any] = {}
+    for i in pool:
+        u = c.units.nodes[i]
+        anc = u if counted == "entry" else _enclosing(u, counted, set())
+        if anc is not None:
+            holders[id(anc)] = anc
+    if not holders:
+        return Outcome(
+            "not_found",
+            f"No {counted} holds {', '.join(repr(k) for k in keys)}.",
+            [],
+            f"grouped the units holding the terms by their {counted}",
+        )
+    ev = [_evidence(c.tree, n, 120) for n in list(holders.values())[:5]]
+    return Outcome(
+        "answered",
+        str(len(holders)),
+        ev,
+        f"{len(holders)} {counted} nodes hold {', '.join(repr(k) for k in keys)}",
+    )
+
+
+async def _extreme(e: Any, c: _Ctx, question: str, parent: int | None, most: bool) -> Outcome:
+    level = c.plan.levels[0] if c.plan.levels else None
+    counted = c.plan.counted or "entry"
+    scope = c.tree.root
+    named = _named_nodes(c, None) if c.terms else []
+    if named and not (len(named) > 1 and named[1][0] == named[0][0]):
+        scope = named[0][1]  # one node named by the terms: the maximum is taken inside it
+    cands = _nodes_of(scope, level) if level else [n for n, _ in c.tree.children(scope.id)]
+    if not cands and scope is not c.tree.root:
+        scope = c.tree.root
+        cands = _nodes_of(scope, level) if level else [n for n, _ in c.tree.children(scope.id)]
+    if level == "section":
+        plain = [n for n in cands if "version" not in n.fields]
+        cands = plain if plain and scope is not c.tree.root else cands
+    cands = [n for n in cands if n.kind != "root"]
+    if not cands:
+        return Outcome(
+            "uncertain",
+            f"The text has no {level or 'parts'} to compare.",
+            [],
+            f"looked for nodes of kind {level}",
+        )
+    counts = [(n, _count_under(n, counted)) for n in cands]
+    pick = max(x[1] for x in counts) if most else min(x[1] for x in counts)
+    tied = [n for n, k in counts if k == pick]
+    ev = [{"counts": {_label(n, level): k for n, k in sorted(counts, key=lambda x: -x[1])[:20]}}]
+    if pick == 0 and most:
+        return Outcome("uncertain", "No part holds any of what is counted.", ev, "all counts are 0")
+    if len(tied) > 1:
+        return Outcome(
+            "uncertain",
+            f"A tie at {pick}: " + ", ".join(_label(n, level) for n in tied[:6]),
+            ev,
+            f"{'most' if most else 'fewest'} {counted} over {len(cands)} {level}",
+        )
+    return Outcome(
+        "answered",
+        _label(tied[0], level),
+        ev,
+        f"{'most' if most else 'fewest'} {counted} ({pick}) over {len(cands)} {level or 'parts'}",
+    )
+
+
+async def _argmax(e: Any, c: _Ctx, q: str, p: int | None) -> Outcome:
+    return await _extreme(e, c, q, p, True)
+
+
+async def _argmin(e: Any, c: _Ctx, q: str, p: int | None) -> Outcome:
+    return await _extreme(e, c, q, p, False)
+
+
+async def _list(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
+    if (miss := _missing(c)) is not None:
+        return miss
+    scope, _ = _scope(c, None)
+    if scope is c.tree.root:
+        return Outcome("uncertain", "No heading names what to list.", [], "looked for a named part")
+    items = _leaves(scope)
+    if not items:
+        return Outcome("uncertain", f"{scope.title} lists nothing.", [_evidence(c.tree, scope)], "no leaves")
+    return Outcome(
+        "answered",
+        "; ".join(n.title for n in items[:30]),
+        [_evidence(c.tree, scope)],
+        f"the {len(items)} leaves under {scope.title!r}",
+    )
+
+
+async def _compare(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
+    named = _named_nodes(c, None)
+    if len(named) < 2:
+        return Outcome(
+            "uncertain",
+            "The question does not name two parts the text has.",
+            [],
+            "looked for two named parts",
+        )
+    a, b = named[0][1], named[1][1]
+    ka, kb = _count_under(a, c.plan.counted), _count_under(b, c.plan.counted)
+    return Outcome(
+        "answered",
+        f"{a.title}: {ka}; {b.title}: {kb}",
+        [_evidence(c.tree, a), _evidence(c.tree, b)],
+        f"counted {c.plan.counted or 'entry'} nodes under both",
+    )
+
+
+async def _extract(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
+    if (miss := _missing(c)) is not None:
+        return miss
+    if not c.terms:
+        return Outcome(
+            "uncertain",
+            "The question names nothing the text holds to look for.",
+            [],
+            "no key term of the question occurs in the text",
+        )
+    fld = c.plan.field
+    if fld:
+        ranked = _best_units(c, 3)
+        named = _named_nodes(c, None)
+        start_nodes = []
+        if named and (not ranked or named[0][0] >= ranked[0][0]):
+            start_nodes.append(named[0][1])
+        start_nodes += [c.units.nodes[i] for _, i in ranked]
+        for n in start_nodes:
+            for a in [n, *_ancestors(n)]:
+                v = a.fields.get(fld) if hasattr(a, "fields") else None
+                if v:
+                    return Outcome(
+                        "answered", v, [_evidence(c.tree, a)], f"field {fld!r} of the located node"
+                    )
+        c.tried.append(f"no {fld} field on the located nodes")
+    return await _read_value(e, c, question, parent)
+
+
+_SENT = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=[ \t]*(?:[#>*+-]|\d+[.)])\s)")
+
+
+async def _read_value(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
+    """A value no field holds: the model reads the best sentences; its span must be in what it read."""
+    ranked = _best_units(c, 4)
+    if not ranked:
+        return _nothing(c)
+    keys = [t for t, idf, ident in c.terms if ident and idf > 0] or [c.terms[0][0]]
+    sentences: list[str] = []
+    for _, i in ranked:
+        n = c.units.nodes[i]
+        body = c.tree.text[n.start : n.end]
+        for s in _SENT.split(body):
+            s = s.strip()
+            held = any(_term_rx(k.lower()).search(s.lower()) for k in keys)
+            if 8 < len(s) < 600 and held and s not in sentences:
+                sentences.append(s)
+        if len(sentences) >= 3:
+            break
+    if not sentences:
+        n = c.units.nodes[ranked[0][1]]
+        sentences = [c.tree.text[n.start : min(n.end, n.start + 500)]]
+    sentences = sentences[:3]
+    # the question first, then the span: measured to make SmolLM2 reach the value within a short reply
+    prompts = [f"Question: {_asking(question)}\nText: {s}\nAnswer (copied from the text):" for s in sentences]
+    replies = await e.llm_query_batched(prompts, parent=parent, max_tokens=48)
+    wants_number = bool(re.search(r"\b(number|how many|what year|count|amount)\b", question, re.I))
+    masked_q = question
+    for s, reply in zip(sentences, replies, strict=False):
+        # numbers that are part of the key ("Saffron-50") are not the answer
+        shown = s
+        for k in keys:
+            shown = _term_rx(k.lower()).sub(lambda m: "\u2063" * len(m.group(0)), shown.lower())
+        span = _value_in(reply, _restore_case(shown, s), masked_q, wants_number)
+        if span and not any(span.lower() in k.lower() for k in keys):
+            return Outcome(
+                "answered", span, [{"text": s}], "the model read the best sentences; span verified"
+            )
+    return Outcome(
+        "uncertain",
+        "Read: " + " | ".join(x[:160] for x in sentences),
+        [{"text": x} for x in sentences],
+        "the model's replies held no span of what it read: " + " | ".join(r[:60] for r in replies),
+    )
+
+
+def _restore_case(masked_lower: str, original: str) -> str:
+    return "".join(o if m != "\u2063" else m for m, o in zip(masked_lower, original, strict=True))
+
+
+async def _summarise(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
+    if c.terms:
+        ranked = _best_units(c, 6)
+        if not ranked:
+            return _nothing(c)
+        texts = [c.tree.text[c.units.nodes[i].start : c.units.nodes[i].end][:1000] for _, i in ranked]
+    else:  # about the whole text: the beginning of each top-level part
+        texts = [c.tree.text[n.start : n.end][:1000] for n in c.tree.root.children[:6]] or [
+            c.tree.text[:1000]
+        ]
+    notes = await e.llm_query_batched(
+        [
+            f"Passage: {t}\n\nWrite one short note on what this passage says about: {question}\n"
+            "If it says nothing about it, reply NONE."
+            for t in texts
+        ],
+        parent=parent,
+    )
+    useful = [n for n in notes if n and "NONE" not in n.upper()]
+    if not useful:
+        return Outcome(
+            "uncertain",
+            "The passages read say nothing clear about it.",
+            [{"text": t[:300]} for t in texts[:3]],
+            "map over the best passages; every note was NONE",
+        )
+    return Outcome(
+        "answered",
+        " ".join(useful[:4]),
+        [{"text": t[:300]} for t in texts[:3]],
+        "notes of the model on the best passages",
+    )
+
+
+_HANDLERS = {
+    "locate": _locate,
+    "enclosing": _locate,
+    "count": _count,
+    "argmax": _argmax,
+    "argmin": _argmin,
+    "list": _list,
+    "compare": _compare,
+    "extract": _extract,
+    "summarise": _summarise,
+}
+
+
+def parse_plan(data: Any) -> Plan:
+    """A plan from JSON (for callers and tests); an invalid plan is an InputError saying what is wrong."""
+    from deepwell.core.errors import InputError
+
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(f"Not a valid plan: {exc.errors()[0]['msg']} at {exc.errors()[0]['loc']}.") from exc
