@@ -343,7 +343,10 @@ class OpenAICompatLLM:
 
     async def aclose(self) -> None:
         for client in self._clients:
-            await client.aclose()
+            try:
+                await client.aclose()
+            except RuntimeError:  # connections opened on an event loop that is already closed
+                pass
 
 
 def _json_problem(text: str, schema: dict[str, Any], finish: str) -> str | None:
