@@ -12,6 +12,7 @@ goes to another replica first, so one replica going down costs a retry, not an e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import re
@@ -343,10 +344,9 @@ class OpenAICompatLLM:
 
     async def aclose(self) -> None:
         for client in self._clients:
-            try:
+            # connections opened on an event loop that has since closed cannot be closed politely
+            with contextlib.suppress(RuntimeError):
                 await client.aclose()
-            except RuntimeError:  # connections opened on an event loop that is already closed
-                pass
 
 
 def _json_problem(text: str, schema: dict[str, Any], finish: str) -> str | None:
