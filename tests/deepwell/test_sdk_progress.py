@@ -13,14 +13,18 @@ from deepwell.core import Settings
 from deepwell.sdk import Deepwell
 
 
+def _notes(root: Path, files: int, sentences: int) -> Path:
+    docs = root / "docs"
+    docs.mkdir()
+    for i in range(files):
+        body = " ".join(f"line {j} of note {i}." for j in range(sentences))
+        (docs / f"n{i}.md").write_text(f"# Note {i}\n\n{body}")
+    return docs
+
+
 @pytest.mark.slow
 def test_on_chunks_counts_every_embedded_chunk(tmp_path: Path) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for i in range(6):
-        (docs / f"n{i}.md").write_text(
-            f"# Note {i}\n\n" + " ".join(f"word{j} of note {i}." for j in range(400))
-        )
+    docs = _notes(tmp_path, 6, 400)
     files: list[tuple[int, int]] = []
     steps: list[int] = []
     with Deepwell(Settings(data_dir=tmp_path / "data")) as dw:
@@ -34,12 +38,7 @@ def test_on_chunks_counts_every_embedded_chunk(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_cli_prints_periodic_lines_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for i in range(12):
-        (docs / f"n{i}.md").write_text(
-            f"# Note {i}\n\n" + " ".join(f"line {j} of note {i}." for j in range(600))
-        )
+    docs = _notes(tmp_path, 12, 600)
     env = {**os.environ, "DEEPWELL_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1"}
     r = subprocess.run(
         [sys.executable, "-m", "deepwell", "ingest", str(docs), "-c", "c"],
