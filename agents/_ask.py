@@ -68,9 +68,9 @@ async def ask(
     search: Search,
     llm: LLM,
     *,
-    method: Method = "single",
+    method: Method = "self-moa",
     k: int = 4,
-    samples: int = 4,
+    samples: int = 3,
     window: int = 3,
     proposers: Sequence[Proposer] | None = None,
     config: MoAConfig | None = None,
@@ -102,7 +102,9 @@ async def ask(
         rec.finish("not_found", NOT_FOUND, {"why": "the search found nothing"})
         result.seconds = time.perf_counter() - t0
         return result
-    cfg = config or MoAConfig(max_tokens=max_tokens)
+    # Self-MoA with a consensus aggregator: measured best on bench/answers (EM 0.17 on both halves against
+    # 0.00 for one sample) at the lowest cost among the mixtures; the LLM aggregator tied at 1.4x tokens
+    cfg = config or MoAConfig(max_tokens=max_tokens, aggregate="consensus" if method == "self-moa" else "llm")
     if method == "single":
         draft, used = await _single(question, sources, llm, max_tokens, on_text, rec)
     elif method == "vote":

@@ -249,6 +249,9 @@ def _supported(
 ) -> tuple[int, str]:
     """(source number, the longest leading clauses that source supports) — (0, "") if none does.
 
+    Supports means: the source shares a content word with the question, and holds ``min_share`` of
+    the words the clause adds to the question.
+
     Small models run on past the answer ("60 euros per day, which is about $70"): the supported head is
     kept and the invented tail cut.
     """
@@ -259,6 +262,10 @@ def _supported(
         if not new:
             continue
         for n in [*marks, *(n for n in vocab if n not in marks)]:
+            # the source must be about the question too: "75 degrees" from a tea passage does not
+            # answer "the boiling point of mercury"
+            if asked and not asked & vocab[n]:
+                continue
             if len(new & vocab[n]) / len(new) >= min_share:
                 return n, head
     return 0, ""

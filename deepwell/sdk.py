@@ -133,6 +133,7 @@ class Deepwell:
             dense_weight=self.settings.dense_weight,
             max_query_chars=self.settings.max_query_chars,
             dense_backend=self._dense_backend(),
+            doc_weight=self.settings.dense_doc_weight,
         )
 
     def _dense_backend(self) -> str:
@@ -157,14 +158,17 @@ class Deepwell:
         include: list[str] | None = None,
         exclude: list[str] | None = None,
         progress: Progress | None = None,
+        roots: Iterable[Path] | None = None,
         on_chunks: Callable[[int], None] | None = None,
     ) -> IngestReport:
-        """Ingest files; ``progress(item, files_read, files_total)`` fires as each file is read and
-        chunked, ``on_chunks(n)`` as each few chunks are embedded (the slow part), so a caller can show
-        honest progress and a rate."""
+        """Ingest files and directories; ``roots`` confines every file read (links followed) to them.
+
+        ``progress(item, files_read, files_total)`` fires as each file is read and chunked, ``on_chunks(n)``
+        as each few chunks are embedded (the slow part), so a caller can show honest progress and a rate.
+        """
         with self._watching(on_chunks):
             report = self._ingestor.ingest_paths(
-                paths, collection, include=include, exclude=exclude, progress=progress
+                paths, collection, include=include, exclude=exclude, progress=progress, roots=roots
             )
         self._refresh(collection)
         return report
@@ -231,9 +235,9 @@ class Deepwell:
         question: str,
         collection: str = "default",
         *,
-        method: Method = "single",
+        method: Method = "self-moa",
         k: int = 4,
-        samples: int = 4,
+        samples: int = 3,
         proposers: list[Proposer] | None = None,
         config: MoAConfig | None = None,
         on_text: Callable[[str], None] | None = None,

@@ -77,7 +77,11 @@ def http_app(settings: Settings, token: str | None = None, dw: Deepwell | None =
             )
         return JSONResponse({"status": "ok", "server": "deepwell", "database": dw.store.dialect})
 
-    app = server.streamable_http_app(host=settings.http_host)
+    app = server.streamable_http_app(
+        host=settings.http_host,
+        max_sessions=settings.http_max_sessions,
+        session_idle_timeout=settings.http_session_idle_seconds,
+    )
     return _BearerAuth(app, token) if token else app
 
 

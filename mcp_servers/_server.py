@@ -38,6 +38,7 @@ from deepwell.mcp_servers._schemas import (
     SearchOut,
 )
 from deepwell.retrieval import documents as doctools
+from deepwell.retrieval import file_problem, within_roots
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import ToolAnnotations
@@ -145,16 +146,7 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
             return llm_holder["llm"]
 
     def allowed(path: str) -> Path:
-        p = Path(path).expanduser().resolve()
-        roots = [r.expanduser().resolve() for r in settings.allowed_roots]
-        if not roots:
-            raise InputError(
-                "Ingesting over MCP is off: no allowed roots are configured. Set DEEPWELL_ALLOWED_ROOTS, "
-                "e.g. '[\"/home/me/docs\"]', in the server's environment."
-            )
-        if not any(p == r or p.is_relative_to(r) for r in roots):
-            raise InputError(f"{path} is outside the allowed roots ({', '.join(map(str, roots))}).")
-        return p
+        return within_roots(path, settings.allowed_roots)
 
     # retrieval -------------------------------------------------------------------------------------
     @server.tool(annotations=READ_ONLY)
@@ -261,7 +253,9 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
                 note = ctx.report_progress(done, total or None, Path(item).name)
                 sent.append(asyncio.run_coroutine_threadsafe(note, loop))
 
-            return dw.ingest(resolved, collection, include=include, progress=progress)
+            return dw.ingest(
+                resolved, collection, include=include, progress=progress, roots=settings.allowed_roots
+            )
 
         report = await _stoppable(work)
         await asyncio.gather(*map(asyncio.wrap_future, sent))  # every notification precedes the result
@@ -376,8 +370,8 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
         k: Annotated[int, Field(ge=1, le=10, description="Passages to read.")] = 4,
         method: Annotated[
             Literal["single", "vote", "self-moa", "self-moa-seq", "moa"],
-            Field(description="single is measured best for the small default model; see bench/answers."),
-        ] = "single",
+            Field(description="self-moa is measured best (bench/answers); single is fastest."),
+        ] = "self-moa",
     ) -> AnswerOut:
         """Answer from a collection with the local model: each sentence cites a source as [n] (document,
         chunk, character span) and is checked against it; status not_found when the sources do not say."""
@@ -483,11 +477,9 @@ def _register_rlm(server: MCPServer, settings: Settings, dw: Deepwell, get_llm: 
         if collection is not None:
             context = rlm.CollectionRef(collection)
         else:
-            p = Path(path or "").expanduser().resolve()
-            roots = [r.expanduser().resolve() for r in settings.allowed_roots]
-            if not any(p.is_relative_to(r) for r in roots):
-                raise InputError(f"{path} is outside the allowed roots; set DEEPWELL_ALLOWED_ROOTS.")
-            context = p
+            context = within_roots(path or "", settings.allowed_roots)
+            if not context.is_dir() and (why := file_problem(context)) is not None:
+                raise InputError(f"{path}: {why}; pass a regular file or a directory.")
         loop = asyncio.get_running_loop()
         steps = {"n": 0}
 

@@ -7,13 +7,14 @@ repeated back to back: a short unit must repeat more often than a long one befor
 "very, very" is prose while the same 12-word line twice is a loop. The answer is cut after the first copy
 of the unit, so the reader gets everything said once and nothing said twice.
 
-Streaming holds back the last 12 words so a short loop found later can still be cut before it is shown.
+Streaming shows text at once, except a tail that repeats what came just before it (it might be the start
+of a loop): that part waits until it either stops repeating or is confirmed as a loop and cut.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 __all__ = ["LoopGuard", "find_loop", "trim_loop"]
 
@@ -21,9 +22,6 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 # a unit of p words is a loop once it repeats ``_reps(p)`` times in a row
 _MAX_PERIOD = 30
-# streaming shows text 12 words late: a loop of units up to 6 words is cut before any repeat is shown; a
-# longer unit (a repeated line) may show part of its second copy before the stream stops
-_HOLD_WORDS = 12
 
 
 def _reps(period: int) -> int:
@@ -61,6 +59,22 @@ def find_loop(text: str) -> int | None:
     return None
 
 
+def _repeat_start(text: str) -> int:
+    """Where the longest tail that copies the words right before it begins (``len(text)`` if none)."""
+    words = [(m.group(0).lower(), m.start()) for m in _WORD.finditer(text)]
+    n = len(words)
+    longest = 0
+    for period in range(1, min(_MAX_PERIOD, n - 1) + 1):
+        m = 0
+        while n - m - 1 - period >= 0 and words[n - m - 1][0] == words[n - m - 1 - period][0]:
+            m += 1
+        longest = max(longest, m)
+    if not longest:
+        # the last word may still be growing ("Par" → "Paris"): wait for the next piece
+        return words[-1][1] if words and text[-1:].isalnum() else len(text)
+    return words[n - longest][1]
+
+
 def trim_loop(text: str) -> tuple[str, bool]:
     """``text`` without its looping tail, and whether one was found."""
     cut = find_loop(text)
@@ -74,7 +88,6 @@ class LoopGuard:
     text: str = ""
     emitted: int = 0
     looped: bool = False
-    _starts: list[int] = field(default_factory=list)
 
     def feed(self, piece: str) -> str:
         """Add a piece; return what may be shown now. After a loop is found, ``looped`` is set."""
@@ -88,10 +101,7 @@ class LoopGuard:
             out = self.text[self.emitted :] if len(self.text) > self.emitted else ""
             self.emitted = max(self.emitted, len(self.text))
             return out
-        starts = [m.start() for m in _WORD.finditer(self.text)]
-        if len(starts) <= _HOLD_WORDS:
-            return ""
-        safe = starts[-_HOLD_WORDS]
+        safe = _repeat_start(self.text)
         out = self.text[self.emitted : safe] if safe > self.emitted else ""
         self.emitted = max(self.emitted, safe)
         return out

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 from deepwell.retrieval.indexes import Ranked
 
-__all__ = ["FUSIONS", "rrf", "weighted"]
+__all__ = ["FUSIONS", "relative", "rrf", "weighted"]
 
 
 def rrf(dense: Ranked, keyword: Ranked, *, k: int = 60, dense_weight: float = 0.5) -> dict[int, float]:
@@ -36,7 +36,26 @@ def weighted(dense: Ranked, keyword: Ranked, *, dense_weight: float = 0.6) -> di
     }
 
 
+def relative(dense: Ranked, keyword: Ranked, *, dense_weight: float = 0.7) -> dict[int, float]:
+    """Convex combination of scores divided by each list's best score.
+
+    Unlike min-max, the bottom of a list does not go to zero: a list whose 100th hit scores nearly as
+    well as its first (an unsure retriever) adds little separation, while a keyword list with one hit far
+    above the rest keeps that gap. Measured on bench/retrieval's development sets it matched or beat
+    min-max at the same weight.
+    """
+    out: dict[int, float] = {}
+    for r, w in ((dense, dense_weight), (keyword, 1.0 - dense_weight)):
+        if not len(r.ids):
+            continue
+        top = float(r.scores.max()) or 1.0
+        for c, v in zip(r.ids.tolist(), r.scores.tolist(), strict=True):
+            out[c] = out.get(c, 0.0) + w * max(float(v), 0.0) / top
+    return out
+
+
 FUSIONS: dict[str, Callable[..., dict[int, float]]] = {
     "rrf": lambda d, kw, dense_weight: rrf(d, kw, dense_weight=dense_weight),
     "weighted": lambda d, kw, dense_weight: weighted(d, kw, dense_weight=dense_weight),
+    "relative": lambda d, kw, dense_weight: relative(d, kw, dense_weight=dense_weight),
 }

@@ -55,7 +55,7 @@ _VERSION = r"v?\d+(?:\.\d+)+(?:[-.]?(?:a|b|rc|alpha|beta|dev|post|final)\.?\d*)?
 _KW_VERSION = r"v?\d+(?:\.\d+)*(?:[-.]?(?:a|b|rc|alpha|beta|dev|post|final)\.?\d*)?"
 _RELEASE_KW = re.compile(
     rf"(?:[^\n]{{0,40}}?\b)?(?:what'?s[ \t]+new[ \t]+in|changes[ \t]+(?:in|for|with|since)|release|version)\b"
-    rf"[^\n]{{0,40}}?(?<![\w.-]){_KW_VERSION}\b(?![-/]\d)[^\n]{{0,40}}",
+    rf"[^\n]{{0,40}}?(?<![\w.\-/#]){_KW_VERSION}\b(?![-/]\d)[^\n]{{0,40}}",
     re.I,
 )
 _RELEASE_BARE = re.compile(
@@ -129,6 +129,11 @@ def find_headings(text: str) -> list[Heading]:
         if code[i] or not line.strip():
             i += 1
             continue
+        if line[0].isspace():  # only a manual's subsection title is indented
+            if line[0] == " " and _man_subsection(lines, i, found):
+                found.append((i, i, line.strip(), "man", "man-sub"))
+            i += 1
+            continue
         prev_blank = i == 0 or not lines[i - 1].strip()
         nxt = lines[i + 1] if i + 1 < n else ""
         # reStructuredText over- and underline: rule, title, same rule
@@ -152,7 +157,6 @@ def find_headings(text: str) -> list[Heading]:
         # underline: a title line after a blank line (or the start), then a rule at least as long
         if (
             prev_blank
-            and not line[0].isspace()
             and (rm := _RULE.fullmatch(nxt))
             and not _RULE.fullmatch(line)
             and not _SYMBOL_BULLET.match(line)
@@ -167,11 +171,6 @@ def find_headings(text: str) -> list[Heading]:
                 found.append((i, i + 1, line.strip(), "rst", f"rst{ch}"))
                 i += 2
                 continue
-        if line[0].isspace():
-            if _man_subsection(lines, i, found):
-                found.append((i, i, line.strip(), "man", "man-sub"))
-            i += 1
-            continue
         stripped = line.strip()
         if _release_version(stripped):
             found.append((i, i, stripped, "release", "release"))
@@ -261,21 +260,21 @@ def find_headings(text: str) -> list[Heading]:
     ]
     depths = _nest([key for *_, key in found])
     out = []
-    for j, ((a, b, title, style, key), d) in enumerate(zip(found, depths, strict=True)):
-        fields = fielded.get(j)
-        if fields is None:
+    for j, ((lo, hi, title, style, key), d) in enumerate(zip(found, depths, strict=True)):
+        known = fielded.get(j)
+        if known is None:
             version = _release_version(title)
-            fields = {"version": version} if version else {}
-        out.append(Heading(offsets[a], min(offsets[b + 1], len(text)), title, style, key, d, fields))
+            known = {"version": version} if version else {}
+        out.append(Heading(offsets[lo], min(offsets[hi + 1], len(text)), title, style, key, d, known))
     return out
 
 
 def _release_version(title: str) -> str | None:
     """The version a release heading names (``v1.2.3``, ``What's New in Python 3.11.4?``), else None."""
-    if len(title) > 80 or title.endswith(".") or not any(c.isdigit() for c in title):
-        return None
+    if len(title) > 80 or title.endswith(".") or not any(c.isdigit() for c in title) or _BULLET.match(title):
+        return None  # a list item that mentions a version is an entry, not a release heading
     if _RELEASE_BARE.fullmatch(title) or (_RELEASE_KW.fullmatch(title) and _title_like(title, 10)):
-        m = re.search(_VERSION, title) or re.search(rf"(?<![\w.-]){_KW_VERSION}\b(?![-/]\d)", title)
+        m = re.search(_VERSION, title) or re.search(rf"(?<![\w.\-/#]){_KW_VERSION}\b(?![-/]\d)", title)
         return m.group(0).lstrip("vV") if m else None
     return None
 
@@ -327,8 +326,8 @@ def _nest(keys: list[str]) -> list[int]:
         r = _ranked(key)
         if r is not None:
             family, rank = r
-            same = [(j, _ranked(k)) for j, k in enumerate(stack)]
-            same = [(j, rr[1]) for j, rr in same if rr is not None and rr[0] == family]
+            ranked = [(j, _ranked(k)) for j, k in enumerate(stack)]
+            same = [(j, rr[1]) for j, rr in ranked if rr is not None and rr[0] == family]
             lower = [j for j, rk in same if rk < rank]
             if lower:
                 del stack[lower[-1] + 1 :]

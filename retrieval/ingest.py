@@ -74,8 +74,10 @@ class Ingestor:
         include: list[str] | None = None,
         exclude: list[str] | None = None,
         progress: Progress | None = None,
+        roots: Iterable[Path] | None = None,
     ) -> IngestReport:
-        files = list(iter_files(paths, include, exclude))
+        """Ingest files; with ``roots``, every file (links followed) must lie under one of them."""
+        files = list(iter_files(paths, include, exclude, roots=roots))
         report = IngestReport()
         report.skipped.extend((str(p), why) for p, why in files if why)
         todo = [p for p, why in files if not why]

@@ -11,7 +11,14 @@ from typing import Any, Literal
 import numpy as np
 from deepwell.retrieval.embedding import Embedder
 from deepwell.retrieval.fusion import FUSIONS
-from deepwell.retrieval.indexes import BM25Index, DenseIndex, FaissIndex, PgVectorIndex, Ranked
+from deepwell.retrieval.indexes import (
+    BM25Index,
+    DenseIndex,
+    DocumentMeans,
+    FaissIndex,
+    PgVectorIndex,
+    Ranked,
+)
 from deepwell.retrieval.rerank import Reranker
 from deepwell.storage import Store
 
@@ -66,8 +73,10 @@ class Retriever:
         max_query_chars: int = 2000,
         dense_backend: str = "faiss",
         rerank_depth: int = 20,
+        doc_weight: float = 0.0,
     ) -> None:
         self.rerank_depth = rerank_depth
+        self.doc_weight = doc_weight
         if dense_backend == "pgvector" and store.pgvector is None:
             raise ConfigError(
                 "DEEPWELL_DENSE_BACKEND=pgvector needs PostgreSQL with the pgvector extension "
@@ -83,6 +92,7 @@ class Retriever:
         self.reranker = reranker
         self.max_query_chars = max_query_chars
         self._cache: dict[int, tuple[DenseIndex, BM25Index]] = {}
+        self._means: dict[int, DocumentMeans] = {}
         self._lock = threading.Lock()
 
     def _dir(self, collection_id: int) -> Path:
@@ -114,9 +124,26 @@ class Retriever:
             self._cache[collection_id] = (dense, kw)
             return dense, kw
 
+    def document_means(self, collection_id: int) -> DocumentMeans:
+        """Each document's mean chunk vector at the current revision (kept in memory, rebuilt from the
+        database's vectors when the revision moves)."""
+        rev = self.store.revision(collection_id)
+        with self._lock:
+            means = self._means.get(collection_id)
+            if means is not None and means.revision == rev:
+                return means
+            ids, vecs = self.store.load_vectors(collection_id, self.embedder.dim)
+            details = self.store.chunk_details(ids.tolist())
+            keep = np.fromiter((int(c) in details for c in ids), bool, len(ids))
+            docs = np.fromiter((details[int(c)]["chunk"].document_id for c in ids[keep]), np.int64)
+            means = DocumentMeans.build(ids[keep], vecs[keep], docs, revision=rev)
+            self._means[collection_id] = means
+            return means
+
     def rebuild(self, collection_id: int) -> None:
         with self._lock:
             self._cache.pop(collection_id, None)
+            self._means.pop(collection_id, None)
             d = self._dir(collection_id)
             for sub in ("dense", "bm25"):
                 (d / sub / "meta.json").unlink(missing_ok=True)
@@ -127,6 +154,7 @@ class Retriever:
 
         with self._lock:
             self._cache.pop(collection_id, None)
+            self._means.pop(collection_id, None)
             shutil.rmtree(self._dir(collection_id), ignore_errors=True)
 
     def _build_dense(self, collection_id: int, rev: int) -> FaissIndex:
@@ -181,6 +209,8 @@ class Retriever:
         if mode in ("hybrid", "dense"):
             qv = self.embedder.encode([q])[0]
             dense = dense_idx.search(qv, depth, allowed)
+            if self.doc_weight > 0:
+                dense = self.document_means(cid).blend(qv, dense, self.doc_weight)
         if mode in ("hybrid", "keyword"):
             kw = kw_idx.search(q, depth, allowed)
         per_stage: dict[int, dict[str, float]] = {}
@@ -188,7 +218,7 @@ class Retriever:
             for c, s in zip(r.ids.tolist(), r.scores.tolist(), strict=True):
                 per_stage.setdefault(c, {})[name] = float(s)
         if mode == "hybrid":
-            default_w = self.dense_weight if fusion == "weighted" else 0.5
+            default_w = self.dense_weight if fusion != "rrf" else 0.5
             fused = FUSIONS[fusion](dense, kw, default_w if dense_weight is None else dense_weight)
             for c, s in fused.items():
                 per_stage[c]["fusion"] = s

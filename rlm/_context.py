@@ -8,6 +8,7 @@ every tool returns a few hundred characters.
 from __future__ import annotations
 
 import gzip
+import io
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from deepwell.retrieval import BM25Index
+from deepwell.retrieval import BM25Index, read_regular_file
 from deepwell.retrieval.documents import compile_pattern
 from deepwell.retrieval.loaders import LOADERS, iter_files, load_file
 from deepwell.rlm._formats import find_headers, find_titles, parse_records
@@ -103,6 +104,11 @@ class ContextIndex:
                 self._chunks.append(Passage(d.name, d.start + a, d.start + b, d.text[a:b]))
         ids = np.arange(len(self._chunks), dtype=np.int64)
         self._bm25 = BM25Index.build(ids, [c.text for c in self._chunks], revision=0)
+        if self._bm25.empty:
+            raise InputError(
+                "The context has no words to index (only punctuation, symbols or bytes that are not UTF-8 "
+                "text); pass text, or convert the file to UTF-8 first (e.g. iconv -t utf-8)."
+            )
 
     @property
     def tree(self) -> Tree:
@@ -206,16 +212,19 @@ def load_context(context: Any, dw: Any = None, max_bytes: int = 50_000_000) -> C
     if isinstance(context, Path) and context.suffix.lower() in _EXTRACTED:
         return ContextIndex.build([Document(context.name, load_file(context, max_bytes).text)])
     if isinstance(context, Path):
-        try:
-            data = context.read_bytes()
-        except OSError as exc:
-            raise InputError(f"Cannot read the context file {context}: {exc.strerror}.") from exc
+        data = read_regular_file(context, max_bytes)
         name = context.name
         if data[:2] == b"\x1f\x8b":  # gzip: changelogs and manuals ship compressed (changelog.Debian.gz)
-            try:
-                data = gzip.decompress(data)[: max_bytes + 1]
+            try:  # read one byte past the limit, never the whole stream: a small file can inflate to GBs
+                with gzip.GzipFile(fileobj=io.BytesIO(data)) as z:
+                    data = z.read(max_bytes + 1)
             except (OSError, EOFError) as exc:
                 raise InputError(f"{context} is not a readable gzip file: {exc}.") from exc
+            if len(data) > max_bytes:
+                raise InputError(
+                    f"{context} inflates to over the {max_bytes:,}-byte limit; "
+                    "raise DEEPWELL_MAX_FILE_BYTES or split the file."
+                )
             name = name.removesuffix(".gz")
         if b"\x00" in data[:8192]:
             raise InputError(f"{context} looks binary; the RLM reads text. Extract its text first.")
@@ -237,10 +246,7 @@ log = logging.getLogger(__name__)
 
 def _directory(root: Path, max_bytes: int) -> list[Document]:
     docs: list[Document] = []
-    real_root = root.resolve()
-    for path, reason in iter_files([root]):
-        if not reason and not path.resolve().is_relative_to(real_root):
-            reason = "a link to outside the directory"  # the directory was the permission, not its links
+    for path, reason in iter_files([root]):  # refuses links out of the directory and special files
         if reason:
             log.warning("skipped %s: %s", path, reason)
             continue

@@ -280,7 +280,8 @@ async def run_code(e: Engine, user_tools: dict[str, Any] | None = None) -> Found
         {"role": "user", "content": f"Context: {desc}\nQuestion: {e.question}"},
     ]
     sandbox = SANDBOXES[e.config.sandbox or "process"]
-    async with sandbox(limits, host_functions=host, inputs={"context": e.ctx.text}) as box:
+    weak = bool(e.config.weak_sandbox)
+    async with sandbox(limits, host_functions=host, inputs={"context": e.ctx.text}, allow_weak=weak) as box:
         e.trajectory.step("sandbox", {"layers": box.layers})
         while True:
             out = await e.root(_compact(history, e))

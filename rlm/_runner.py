@@ -65,14 +65,11 @@ class RLM:
         self.config = config or RLMConfig()
         if self.config.sandbox is None:
             self.config = dataclasses.replace(self.config, sandbox=self.settings.rlm_sandbox)
+        if self.config.weak_sandbox is None:
+            self.config = dataclasses.replace(self.config, weak_sandbox=self.settings.rlm_weak_sandbox)
         self.user_tools = tools or {}
         self._collection = context if isinstance(context, CollectionRef) else None
-        if (
-            isinstance(context, str)
-            and len(context) < 4096
-            and "\n" not in context
-            and Path(context).exists()
-        ):
+        if isinstance(context, str) and len(context) < 4096 and "\n" not in context and _is_path(context):
             context = Path(context)
         self.ctx: ContextIndex = load_context(context, self._store_owner(), self.settings.max_file_bytes)
         self.history: list[tuple[str, str]] = []
@@ -197,12 +194,22 @@ class RLM:
             return "plain"  # the paper: on short inputs the base model beats the RLM
         name = getattr(llm, "name", "?")
         if name not in _PROBES:
-            _PROBES[name] = await _can_code(llm, self.config.sandbox or "process")
+            _PROBES[name] = await _can_code(
+                llm, self.config.sandbox or "process", bool(self.config.weak_sandbox)
+            )
         return "code" if _PROBES[name] else "actions"
 
     def close(self) -> None:
         if self._dw is not None:
             self._dw.close()
+
+
+def _is_path(text: str) -> bool:
+    """Whether a one-line string names an existing file (a long line of text is not a bad path)."""
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _so_far(e: Engine) -> str:
@@ -226,7 +233,7 @@ async def _plain(e: Engine) -> Found | None:
     )
 
 
-async def _can_code(llm: Any, sandbox: str) -> bool:
+async def _can_code(llm: Any, sandbox: str, weak: bool = False) -> bool:
     """A quick capability probe: can the model write a code block that computes something?"""
     from deepwell.rlm.sandbox import SANDBOXES, SandboxLimits
 
@@ -243,7 +250,7 @@ async def _can_code(llm: Any, sandbox: str) -> bool:
         m = re.search(r"```(?:python|py|repl)?\s*\n(.*?)```", c.text, re.S)
         if not m:
             return False
-        async with SANDBOXES[sandbox](SandboxLimits(wall_seconds=5)) as box:
+        async with SANDBOXES[sandbox](SandboxLimits(wall_seconds=5), allow_weak=weak) as box:
             r = await box.execute(m.group(1))
         return r.ok and "42" in r.stdout
     except Exception:
@@ -265,7 +272,8 @@ async def answer_async(
     cfg = config or RLMConfig()
     if max_seconds is not None:
         cfg.max_seconds = max_seconds
-    session = RLM(context, settings=settings, llm=llm, dw=dw, config=cfg)
+    # reading, parsing and indexing a large context takes seconds: never on the caller's event loop
+    session = await asyncio.to_thread(RLM, context, settings=settings, llm=llm, dw=dw, config=cfg)
     t = time.perf_counter()
     try:
         return await session.ask(question, mode=mode, progress=progress)

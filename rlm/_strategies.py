@@ -68,8 +68,10 @@ def _anchors(q: str) -> list[str]:
     out = _quoted(q)
     out += re.findall(r"\b[\w]+(?:-[\w]+)+\b", q)
     out += [w for w in re.findall(r"\b[A-Za-z][\w]*\b", q) if w.lower() not in FUNCTION_WORDS and len(w) > 3]
-    seen: set[str] = set()
-    return [a for a in out if not (a.lower() in seen or seen.add(a.lower()))]
+    first: dict[str, str] = {}
+    for a in out:
+        first.setdefault(a.lower(), a)
+    return list(first.values())
 
 
 def _stem(word: str) -> str:

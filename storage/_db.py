@@ -12,7 +12,7 @@ from pathlib import Path
 
 from deepwell.storage._models import Base, Meta
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from deepwell.core.errors import SchemaError, StorageError
@@ -66,6 +66,13 @@ def open_engine(url: str) -> Engine:
         raise StorageError(
             f"Cannot reach the database at {_redact(url)}: {exc.orig}. "
             "Start the database server or fix DEEPWELL_DATABASE_URL, then run `deepwell doctor`."
+        ) from exc
+    except (DatabaseError, SQLAlchemyError, ValueError) as exc:  # a corrupt or truncated file, a foreign DB
+        engine.dispose()
+        why = getattr(exc, "orig", None) or exc
+        raise StorageError(
+            f"The database at {_redact(url)} is corrupt, truncated or not a Deepwell store ({why}). "
+            "Run `deepwell doctor`; then restore it from a backup, or move it aside and ingest again."
         ) from exc
     return engine
 

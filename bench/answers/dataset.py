@@ -7,7 +7,8 @@ modules becomes one passage (its signature line and body); a block whose body ha
 ``.. versionadded:: X.Y`` gives the question and its answer ``X.Y``. The other blocks of the same
 modules are in the corpus too, many with ``versionchanged`` numbers, so a model that grabs any version
 number is wrong. Questions are picked by a fixed seed and split in two halves: ``dev`` (tuned on) and
-``heldout`` (reported, never tuned on).
+``heldout`` (reported, never tuned on). The directives are rendered as Sphinx renders them ("New in
+version 3.5.", "Changed in version 3.9: …"), as a user who ingests the HTML docs would have them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,18 @@ DOCS = Path("/usr/share/doc/python3.11/html/_sources/library")
 MODULES = ("statistics", "math", "shutil", "functools", "itertools", "time", "random", "string")
 _DIRECTIVE = re.compile(r"^\.\. (function|class|method|data|attribute|decorator):: (.+)$")
 _ADDED = re.compile(r"^\s+\.\. versionadded:: (\d+\.\d+)\s*$", re.M)
+# what Sphinx renders for the version directives: the passages read like the HTML docs a user ingests
+_RENDERED = [
+    (re.compile(r"\.\. versionadded:: (\S+)"), r"New in version \1."),
+    (re.compile(r"\.\. versionchanged:: (\S+)"), r"Changed in version \1:"),
+    (re.compile(r"\.\. deprecated:: (\S+)"), r"Deprecated since version \1:"),
+]
+
+
+def _rendered(body: str) -> str:
+    for pattern, text in _RENDERED:
+        body = pattern.sub(text, body)
+    return body
 
 
 @dataclass(frozen=True)
@@ -71,7 +84,7 @@ def load(per_split: int | None = None, seed: int = 12) -> tuple[list[Passage], l
         for name, signature, body in _blocks(module):
             qualified = name if name.startswith(module + ".") else f"{module}.{name}"
             uri = f"python-docs:{module}/{qualified}"
-            text = f"{qualified}: {signature}\n{body}"
+            text = f"{qualified}: {signature}\n{_rendered(body)}"
             passages.append(Passage(uri, text))
             added = _ADDED.findall(body)
             if len(added) == 1:

@@ -1,141 +1,118 @@
-"""The peer: raw sentence-transformers + faiss + bm25s doing the same work as Deepwell, with no framework.
+"""The peers: what a user gets from raw libraries, over plain fixed windows of the same documents.
 
-It indexes the very chunk texts Deepwell stored and answers the same queries the way a hand-written script
-would: encode the query and search ``faiss.IndexFlatIP``; tokenize (stopwords, Snowball stemmer) and
-``bm25s.retrieve``; for hybrid, both lists 100 deep merged in a dict (RRF, or min-max weighted); for rerank,
-the same re-scoring of the top 20 done directly on the model. Whatever Deepwell spends beyond this (the
-database lookups for citations, query checks, per-stage scores) is its overhead.
+Every peer sees the same chunks: 180-word windows every 150 words (``window_chunks``), a document scored
+by its best window. Chunk vectors come from the same MiniLM (read through the embedding cache: they are
+the vectors ``SentenceTransformer.encode`` returns); each query is encoded live, so latency includes it.
+
+- ``raw bm25s``: ``bm25s`` with English stopwords and the Snowball stemmer (its README recipe);
+- ``raw MiniLM dense``: ``faiss.IndexFlatIP`` over the normalised window vectors;
+- ``LlamaIndex fusion``: LlamaIndex's ``QueryFusionRetriever`` (one query, no LLM rewriting, reciprocal
+  rank fusion) over its ``VectorStoreIndex`` (the window nodes, with their MiniLM vectors) and its
+  ``BM25Retriever`` over the same nodes; the query is embedded by LlamaIndex's ``HuggingFaceEmbedding``
+  loading the same model directory.
 """
 
 from __future__ import annotations
 
-import re
-import time
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["PEER_DEPTH", "RawPeer", "Timing"]
+from bench.retrieval.lab import window_chunks
 
-PEER_DEPTH = 100  # how deep each list goes before fusion, as in Deepwell's hybrid search
-_SENT = re.compile(r"(?<=[.!?])\s+|\n+")
+__all__ = ["PEER_DEPTH", "WindowPeers"]
 
-
-@dataclass(frozen=True)
-class Timing:
-    wall_s: float
-    cpu_s: float  # this process's CPU time over all threads: steadier than wall time on a shared machine
+PEER_DEPTH = 100  # windows retrieved per query before collapsing to documents
+Search = Callable[[str], list[tuple[str, float]]]  # query -> (doc_id, score) per window, best first
 
 
-def _timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-    w, c = time.perf_counter(), time.process_time()
-    out = fn(*args, **kwargs)
-    return out, Timing(time.perf_counter() - w, time.process_time() - c)
-
-
-class RawPeer:
+class WindowPeers:
     def __init__(
         self,
         model_dir: str,
-        ids: list[int],
-        texts: list[str],
-        *,
-        cross_encoder_dir: str | None = None,
-        rrf_k: int = 60,
+        corpus: Sequence[tuple[str, str, object]],
+        encode_chunks: Callable[[list[str]], np.ndarray],
     ) -> None:
         import bm25s
         import faiss
         import Stemmer
         from sentence_transformers import SentenceTransformer
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         self._bm25s = bm25s
-        self._faiss = faiss
         self._stemmer = Stemmer.Stemmer("english")
+        self.model_dir = model_dir
         self.model = SentenceTransformer(model_dir, device="cpu", local_files_only=True)
-        self.ids = np.asarray(ids, dtype=np.int64)
-        self.texts = texts
-        self.rrf_k = rrf_k
-        self.index: faiss.IndexFlatIP | None = None
+        self.texts: list[str] = []
+        self.owner: list[str] = []
+        for doc_id, text, _ in corpus:
+            parts = window_chunks(text) or [text]
+            self.texts += parts
+            self.owner += [doc_id] * len(parts)
+        self.vectors = np.ascontiguousarray(encode_chunks(self.texts), dtype=np.float32)
+        self.index = faiss.IndexFlatIP(self.vectors.shape[1])
+        self.index.add(self.vectors)
         self.bm25 = bm25s.BM25()
-        tokens = bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
+        tokens = bm25s.tokenize(self.texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
         self.bm25.index(tokens, show_progress=False)
-        self._pos = {int(c): i for i, c in enumerate(ids)}
-        self._cross_encoder = None
-        if cross_encoder_dir:
-            from sentence_transformers import CrossEncoder
+        self._fusion: object | None = None
+        # when set, query vectors come from here (the benchmark's cache) instead of a live encode
+        self.query_vectors: Callable[[str], np.ndarray] | None = None
 
-            self._cross_encoder = CrossEncoder(cross_encoder_dir, device="cpu", local_files_only=True)
+    def dense(self, query: str) -> list[tuple[str, float]]:
+        if self.query_vectors is not None:
+            q = self.query_vectors(query).reshape(1, -1).astype(np.float32)
+        else:
+            q = np.asarray(self.model.encode([query], normalize_embeddings=True), dtype=np.float32)
+        scores, idx = self.index.search(q, min(PEER_DEPTH, len(self.texts)))
+        return [(self.owner[i], float(s)) for i, s in zip(idx[0], scores[0], strict=True) if i >= 0]
 
-    # ingest ------------------------------------------------------------------------------------
-    def encode_corpus(self, batch_size: int = 32) -> Timing:
-        """Encode every chunk (the part of ingestion the peer is measured on) and build the flat index."""
-        vecs, timing = _timed(self.model.encode, self.texts, batch_size=batch_size, normalize_embeddings=True)
-        vectors = np.ascontiguousarray(vecs, dtype=np.float32)
-        self.index = self._faiss.IndexFlatIP(vectors.shape[1])
-        self.index.add(vectors)
-        return timing
-
-    # search: each returns (chunk ids, scores), best first ---------------------------------------
-    def dense(self, query: str, k: int) -> tuple[list[int], list[float]]:
-        assert self.index is not None, "call encode_corpus() first"
-        q = np.asarray(self.model.encode([query], normalize_embeddings=True), dtype=np.float32)
-        scores, idx = self.index.search(q, min(k, len(self.ids)))
-        keep = idx[0] >= 0
-        return self.ids[idx[0][keep]].tolist(), scores[0][keep].tolist()
-
-    def keyword(self, query: str, k: int) -> tuple[list[int], list[float]]:
+    def keyword(self, query: str) -> list[tuple[str, float]]:
         tokens = self._bm25s.tokenize([query], stopwords="en", stemmer=self._stemmer, show_progress=False)
         if not tokens.ids[0]:
-            return [], []
-        docs, scores = self.bm25.retrieve(tokens, k=min(k, len(self.ids)), show_progress=False, n_threads=1)
-        keep = scores[0] > 0
-        return self.ids[docs[0][keep]].tolist(), scores[0][keep].tolist()
+            return []
+        k = min(PEER_DEPTH, len(self.texts))
+        docs, scores = self.bm25.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        return [(self.owner[i], float(s)) for i, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
-    def hybrid(
-        self, query: str, k: int, *, fusion: str = "rrf", dense_weight: float = 0.5
-    ) -> tuple[list[int], list[float]]:
-        d_ids, d_sc = self.dense(query, max(k, PEER_DEPTH))
-        k_ids, k_sc = self.keyword(query, max(k, PEER_DEPTH))
-        fused: dict[int, float] = {}
-        for ids, scores, w in ((d_ids, d_sc, dense_weight), (k_ids, k_sc, 1 - dense_weight)):
-            if fusion == "rrf":
-                for r, c in enumerate(ids):
-                    fused[c] = fused.get(c, 0.0) + 2 * w / (self.rrf_k + r + 1)
-            elif scores:
-                lo, hi = min(scores), max(scores)
-                for c, s in zip(ids, scores, strict=True):
-                    fused[c] = fused.get(c, 0.0) + w * (s - lo) / ((hi - lo) or 1.0)
-        order = sorted(fused, key=fused.__getitem__, reverse=True)[:k]
-        return order, [fused[c] for c in order]
+    def llamaindex(self, query: str) -> list[tuple[str, float]]:
+        if self._fusion is None:
+            self._fusion = self._build_llamaindex()
+        from llama_index.core.schema import QueryBundle
 
-    def rerank(
-        self, query: str, k: int, *, top: int = 20, **hybrid_kw: object
-    ) -> tuple[list[int], list[float]]:
-        """Hybrid, then re-score the top ``top`` chunks as Deepwell's reranker does: with the cross-encoder
-        when one is configured, else max-sim over sentences with the embedding model."""
-        ids, _ = self.hybrid(query, max(k, PEER_DEPTH), **hybrid_kw)  # type: ignore[arg-type]
-        head = ids[:top]
-        texts = [self.texts[self._pos[c]] for c in head]
-        new = self._cross(query, texts) if self._cross_encoder is not None else self._maxsim(query, texts)
-        order = sorted(range(len(head)), key=lambda i: -new[i])
-        out_ids = [head[i] for i in order] + ids[top:]
-        floor = float(min(new, default=0.0))
-        out_scores = [float(new[i]) for i in order] + [floor - 1 - i for i in range(len(ids) - len(head))]
-        return out_ids[:k], out_scores[:k]
+        bundle = QueryBundle(query)
+        if self.query_vectors is not None:
+            bundle.embedding = self.query_vectors(query).tolist()
+        nodes = self._fusion.retrieve(bundle)  # type: ignore[attr-defined]
+        return [(n.node.metadata["doc_id"], float(n.score or 0.0)) for n in nodes]
 
-    def _maxsim(self, query: str, texts: list[str], chunk_weight: float = 0.5) -> np.ndarray:
-        sents, owner = [], []
-        for i, t in enumerate(texts):
-            parts = [p.strip() for p in _SENT.split(t) if len(p.strip()) > 20] or [t]
-            sents += parts
-            owner += [i] * len(parts)
-        v = self.model.encode([query, *texts, *sents], batch_size=64, normalize_embeddings=True)
-        q, chunks, sv = v[0], v[1 : 1 + len(texts)], v[1 + len(texts) :]
-        best = np.full(len(texts), -1.0, dtype=np.float32)
-        np.maximum.at(best, np.asarray(owner), sv @ q)
-        return chunk_weight * (chunks @ q) + (1 - chunk_weight) * best
+    def _build_llamaindex(self) -> object:
+        from llama_index.core import Settings, StorageContext, VectorStoreIndex
+        from llama_index.core.llms import MockLLM
+        from llama_index.core.retrievers import QueryFusionRetriever
+        from llama_index.core.schema import TextNode
+        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+        from llama_index.retrievers.bm25 import BM25Retriever
 
-    def _cross(self, query: str, texts: list[str]) -> np.ndarray:
-        assert self._cross_encoder is not None
-        pairs = [(query, t) for t in texts]
-        return np.asarray(self._cross_encoder.predict(pairs, batch_size=32), dtype=np.float32)
+        embed = HuggingFaceEmbedding(model_name=self.model_dir, device="cpu", normalize=True)
+        Settings.embed_model = embed
+        nodes = [
+            TextNode(text=t, id_=f"w{i}", metadata={"doc_id": d}, embedding=self.vectors[i].tolist())
+            for i, (t, d) in enumerate(zip(self.texts, self.owner, strict=True))
+        ]
+        storage = StorageContext.from_defaults()
+        storage.docstore.add_documents(nodes)
+        index = VectorStoreIndex(nodes, storage_context=storage, embed_model=embed)
+        k = min(PEER_DEPTH, len(nodes))
+        bm25 = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=k, stemmer=self._stemmer)
+        # num_queries=1: no query generation, so the LLM is never called (MockLLM only fills the slot
+        # that would otherwise reach for an OpenAI key)
+        return QueryFusionRetriever(
+            [index.as_retriever(similarity_top_k=k), bm25],
+            llm=MockLLM(),
+            mode="reciprocal_rerank",
+            similarity_top_k=k,
+            num_queries=1,
+            use_async=False,
+        )

@@ -7,7 +7,9 @@
 ``--suite real`` (see ``bench/rlm/real``): questions over real documents on this machine — Debian
 changelogs and CPython's standard library (the development split), the Debian Policy Manual and Python's
 NEWS/HISTORY (held out: report them, never tune on them) — of four kinds (lookup, count, argmax,
-extract), ground truth from independent parsers. Prints a markdown table per contender and kind with dev
+extract), ground truth from independent parsers. A reply whose status is not ``answered`` (Deepwell's
+``not_found``, ``uncertain``, ``budget_exhausted:*``) scores 0 in every suite; ``--json`` keeps its
+``raw_score``. Prints a markdown table per contender and kind with dev
 and held-out accuracy, coverage (share answered) and answered-precision, and p50 seconds per task.
 ``--suite all`` adds the synthetic suite below as one more row.
 
@@ -91,7 +93,7 @@ def _build(args: argparse.Namespace, counter: Any) -> tuple[list[Any], dict[str,
         t = time.perf_counter()
         sizes = [parse_size(s) for s in args.sizes.split(",")]
         real, missing = build_real_suite(
-            sizes, args.per_kind, seed=args.seed, domains=args.domains.split(",")
+            sizes, args.real_per_kind, seed=args.seed, domains=args.domains.split(","), counter=counter
         )
         for domain, reason in missing.items():
             print(f"real suite: domain {domain} skipped: {reason}", file=sys.stderr)
@@ -124,12 +126,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         try:
             for i, task in enumerate(tasks, 1):
                 out = contender.answer(task)
-                got = (
-                    0.0
-                    if out.error
-                    else (score(task, out.answer) if isinstance(task, Task) else task.score(out.answer))
-                )
-                rows.append(_row(contender.name, task, out, got))
+                raw = 0.0
+                if not out.error:
+                    raw = score(task, out.answer) if isinstance(task, Task) else task.score(out.answer)
+                got = raw if _answered(out) else 0.0  # a right guess under `uncertain` is not an answer
+                rows.append({**_row(contender.name, task, out, got), "raw_score": raw})
                 print(
                     f"[{i}/{len(tasks)}] {contender.name:>10} {task.id:<22} {got:4.2f} {out.seconds:6.1f}s "
                     f"{out.info.get('status', '')} {(out.error or repr(out.answer))[:60]}",
@@ -144,17 +145,31 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "model": settings.llm_model,
         "sizes": info.get("synthetic_sizes", []),
         "per_kind": args.per_kind,
+        "real_per_kind": args.real_per_kind,
         "seed": args.seed,
         "formats": args.formats,
         "rlm_timeout_s": args.rlm_timeout,
         "status": status,
         "summary": _summary([r for r in rows if r["split"] == "synthetic-dev"]),
-        "real_summary": summarise(
-            [{**r, "split": "dev", "kind": "synthetic"} if r["split"] == "synthetic-dev" else r for r in rows]
-        ),
+        "real_summary": _real_summary(rows),
         "tasks": [_task_info(t) for t in tasks],
         "results": rows,
     }
+
+
+def _real_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per kind and split; synthetic tasks are one more kind in the dev split. Recomputed from the rows
+    (also for ``--table-from``), with a reply that is not ``answered`` scoring 0."""
+    return summarise(
+        [
+            {
+                **r,
+                "score": r["score"] if r["answered"] else 0.0,
+                **({"split": "dev", "kind": "synthetic"} if r["split"] == "synthetic-dev" else {}),
+            }
+            for r in rows
+        ]
+    )
 
 
 def _row(name: str, task: Any, out: Any, got: float) -> dict[str, Any]:
@@ -212,15 +227,17 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def _print(report: dict[str, Any]) -> None:
     if report.get("suite", "synthetic") != "synthetic":
         names = [n for n in ALL if n in report["status"]]
+        per_kind = report.get("real_per_kind", report["per_kind"])
+        sizes = ",".join(_label(s) for s in report.get("real_sizes") or [])
         print(
             f"RLM benchmark on real documents · suite {report['suite']} · model {report['model']} · "
-            f"{report['per_kind']} tasks per kind per domain and size · sizes {report.get('real_sizes')} · "
+            f"{per_kind} tasks per kind per domain and size · sizes {sizes} (SmolLM2 tokens) · "
             f"cap {report['rlm_timeout_s']:.0f}s per RLM task\n"
             "dev = Debian changelogs + CPython stdlib; "
             "held-out = Debian Policy + Python NEWS (never tuned on)\n"
             "acc = accuracy, cov = share answered, prec = share of answered that are right (%)\n"
         )
-        print(markdown_table(report["real_summary"], names))
+        print(markdown_table(_real_summary(report["results"]), names))
         for n in names:
             if report["status"][n].startswith("unavailable"):
                 print(f"\n{n}: {report['status'][n]}")
@@ -300,7 +317,8 @@ def main() -> None:
         return
     args.synthetic_sizes = args.sizes or ("8k,32k" if args.quick else "8k,32k,128k,1m")
     args.sizes = args.sizes or ("32k" if args.quick else "32k,128k,400k,1m")
-    args.per_kind = args.per_kind or (1 if args.quick and args.suite == "real" else 2)
+    args.real_per_kind = args.per_kind or (1 if args.quick else 2)
+    args.per_kind = args.per_kind or 2
     args.rlm_timeout = args.rlm_timeout or (30.0 if args.quick else 60.0)
     unknown = set(args.only.split(",")) - set(ALL)
     if unknown:

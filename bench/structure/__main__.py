@@ -8,11 +8,12 @@ text, the same changelogs as a list of documents (a directory context), CPython'
 (``/usr/lib/python3.11/*.py``) as a list of documents, and CPython's NEWS file. Each is cut to about
 ``--tokens`` tokens (4 characters a token, as the RLM's context description counts them).
 
-Peers measured in the same run on the same text: building the BM25 index every RLM context already
-builds (bm25s over 1,200-character chunks, as ``rlm._context`` does), and for Python ``ast.parse`` of every
-module. Agreement: per Debian changelog, the number of ``  * `` entries and the trailer's author in every
-version block against a regex count that does not import ``rlm/``; per stdlib module, the def/class tree
-against ``ast``'s. Both checks were looked at while the parser was written: they are development figures.
+Times are CPU seconds of this process (median of ``--repeat`` runs). Peers measured in the same run on
+the same text: building the BM25 index every RLM context already builds (bm25s over 1,200-character
+chunks, as ``rlm._context`` does), and for Python ``ast.parse`` of every module. Agreement: per Debian
+changelog, the number of ``  * `` entries and the trailer's author in every version block against a regex
+count that does not import ``rlm/``; per stdlib module, the def/class tree against ``ast``'s. Both checks
+were looked at while the parser was written: they are development figures.
 """
 
 from __future__ import annotations
@@ -61,11 +62,13 @@ def _cut(docs: list[tuple[str, str]], chars: int) -> list[tuple[str, str]]:
 
 
 def _timed(fn: Any, repeat: int) -> float:
+    """Median CPU seconds of this process: on cores shared with other jobs, wall time measures the
+    neighbours; every contender here is single-threaded work in this process."""
     times = []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t = time.process_time()
         fn()
-        times.append(time.perf_counter() - t)
+        times.append(time.process_time() - t)
     return median(times)
 
 

@@ -29,12 +29,13 @@ def ask(
     method: Annotated[
         str,
         typer.Option(
-            help="single (one sample, measured best with small models), vote (best-of-N), self-moa, "
-            "self-moa-seq, or moa (DEEPWELL_MOA_MODELS as proposers)."
+            help="self-moa (default: samples of the model, the supported answer they agree on; measured "
+            "best in bench.answers), single (one streamed sample, fastest), vote, self-moa-seq, or moa "
+            "(DEEPWELL_MOA_MODELS as proposers)."
         ),
-    ] = "single",
+    ] = "self-moa",
     k: Annotated[int, typer.Option("-k", help="Passages to read.")] = 4,
-    samples: Annotated[int, typer.Option(help="Samples for vote / self-moa / self-moa-seq.")] = 4,
+    samples: Annotated[int, typer.Option(help="Samples for vote / self-moa / self-moa-seq.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Answer QUESTION from a collection with numbered citations, or say it is not in the sources.

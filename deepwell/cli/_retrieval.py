@@ -115,6 +115,9 @@ def ingest(
         out_console.print(f"{collection}: {report.summary} in {seconds:.1f}s", highlight=False)
     if report.interrupted:
         raise typer.Exit(130)
+    if report.skipped and not (report.added or report.updated or report.unchanged):
+        err_console.print("[red]error:[/red] nothing was ingested; every path above was skipped.")
+        raise typer.Exit(1)
 
 
 @handle_errors
@@ -130,7 +133,7 @@ def search(
         list[str] | None,
         typer.Option("--filter", help="KEY=VALUE on document metadata; uri/title take globs."),
     ] = None,
-    fusion: Annotated[str | None, typer.Option(help="rrf or weighted (hybrid mode).")] = None,
+    fusion: Annotated[str | None, typer.Option(help="rrf, weighted or relative (hybrid mode).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Search a collection; every result carries its citation (document, chunk, character span, scores)."""

@@ -74,6 +74,7 @@ class DockerSandbox(ProcessSandbox):
         disable: Iterable[str] = (),
         docker: str = "docker",
         image: str = EMPTY_IMAGE,
+        allow_weak: bool = False,
     ) -> None:
         # namespaces are Docker's job here; the child keeps its rlimits, seccomp and audit hook
         super().__init__(
@@ -82,6 +83,7 @@ class DockerSandbox(ProcessSandbox):
             host_functions=host_functions,
             inputs=inputs,
             disable={*disable, "namespaces"},
+            allow_weak=allow_weak,
         )
         self.docker, self.image = docker, image
         self._container: str | None = None

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import sys
@@ -32,6 +33,7 @@ __all__ = ["ProcessSandbox"]
 
 log = logging.getLogger(__name__)
 _CHILD_SOURCE = Path(__file__).with_name("_child.py")
+_REPL_SOURCE = Path(__file__).with_name("_repl.py")
 # The child's program arrives on stdin (length line, then source), keeping command lines short in `ps`.
 # Read byte-wise so nothing past the program is buffered away from the child's own protocol reader.
 _BOOT = (
@@ -68,8 +70,10 @@ class ProcessSandbox:
         host_functions: Mapping[str, HostFunction] | None = None,
         inputs: Mapping[str, Any] | None = None,
         disable: Iterable[str] = (),
+        allow_weak: bool = False,
     ) -> None:
         self.limits = limits or SandboxLimits()
+        self.allow_weak = allow_weak
         self.host_functions = dict(host_functions or {})
         self.disabled = frozenset(disable)
         unknown = self.disabled - _OPTIONAL_LAYERS
@@ -107,6 +111,7 @@ class ProcessSandbox:
         self._stderr_tail = bytearray()
         self._stderr_task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._step = 0
         self._closed = False
         self._ended = False
 
@@ -132,10 +137,22 @@ class ProcessSandbox:
         except (OSError, ValueError) as exc:
             await self._stop()
             raise SandboxError(f"The sandbox REPL could not be started: {exc}.") from exc
-        missing = [x for x in self.layers if x.startswith("no-")]
-        if missing:
+        missing = [x for x in self.layers if x.startswith("no-") and x != "no-ctypes"]
+        if not self.holds():
+            if not self.allow_weak:
+                await self._stop()
+                raise SandboxError(_weak_message(missing))
+            log.warning("sandbox running with weaker isolation, as accepted: %s", ", ".join(missing))
+        elif missing:
             log.warning("sandbox started with weaker isolation: %s", ", ".join(missing))
         log.debug("sandbox layers: %s", ", ".join(self.layers))
+
+    def holds(self) -> bool:
+        """Whether the host's files are out of reach by more than the audit hook: a container, or a mount
+        namespace with a minimal root entered as ``nobody`` (or with every capability dropped)."""
+        if any(x.startswith("docker(") for x in self.layers):
+            return True
+        return "minimal-root" in self.layers and bool({"nobody", "no-capabilities"} & set(self.layers))
 
     async def restart(self) -> None:
         """End the current REPL (losing its variables) and start a fresh one."""
@@ -183,8 +200,10 @@ class ProcessSandbox:
             return result
 
     async def _exchange(self, code: str, t0: float) -> ExecResult:
+        self._step += 1
+        step = f"{self._step}-{secrets.token_hex(8)}"
         try:
-            await self._send({"type": "exec", "code": code})
+            await self._send({"type": "exec", "code": code, "step": step})
         except (BrokenPipeError, ConnectionResetError):
             return await self._died(t0)
         wall = self.limits.wall_seconds + self.limits.kill_grace_seconds
@@ -222,8 +241,10 @@ class ProcessSandbox:
                 host_time += time.perf_counter() - h0
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     await self._send(reply)
-            elif kind == "done":
+            elif kind == "done" and msg.get("step") == step:
                 return self._done(msg, t0)
+            elif kind == "done":  # a late reply, or one forged by the model's code: not this step's
+                log.debug("dropped a done message for another step")
 
     def _done(self, msg: dict[str, Any], t0: float) -> ExecResult:
         cap = self.limits.max_output_chars + 200
@@ -249,10 +270,11 @@ class ProcessSandbox:
 
     async def _host_call(self, msg: dict[str, Any]) -> dict[str, Any]:
         name, args, kwargs = msg.get("name"), msg.get("args"), msg.get("kwargs")
+        tag = msg.get("id")
         if not isinstance(name, str) or name not in self.host_functions:
-            return {"type": "error", "error": f"there is no host function {name!r}"}
+            return {"type": "error", "error": f"there is no host function {name!r}", "id": tag}
         if not isinstance(args, list) or not isinstance(kwargs, dict):
-            return {"type": "error", "error": "malformed call"}
+            return {"type": "error", "error": "malformed call", "id": tag}
         fn = self.host_functions[name]
         timeout = self.limits.host_call_timeout
         try:
@@ -263,10 +285,14 @@ class ProcessSandbox:
                 if inspect.isawaitable(value):
                     value = await asyncio.wait_for(value, timeout)
         except TimeoutError:
-            return {"type": "error", "error": f"TimeoutError: {name} took longer than {timeout:g}s"}
+            return {
+                "type": "error",
+                "error": f"TimeoutError: {name} took longer than {timeout:g}s",
+                "id": tag,
+            }
         except Exception as exc:  # the model's code sees it as HostError and can react
-            return {"type": "error", "error": f"{type(exc).__name__}: {exc}"}
-        return {"type": "result", "value": value}
+            return {"type": "error", "error": f"{type(exc).__name__}: {exc}", "id": tag}
+        return {"type": "result", "value": value, "id": msg.get("id")}
 
     # process plumbing ---------------------------------------------------------------------------------
     def _write_inputs(self, inputs: dict[str, Any]) -> tuple[dict[str, str], int]:
@@ -318,6 +344,7 @@ class ProcessSandbox:
             "max_output_chars": int(lim.max_output_chars),
             "max_message_bytes": _MAX_MESSAGE // 2,
             "host_functions": sorted(self.host_functions),
+            "repl": _REPL_SOURCE.read_text(),
         }
 
     def _command(self, python: str, env: dict[str, str]) -> list[str]:
@@ -402,7 +429,7 @@ class ProcessSandbox:
                 return None
             try:
                 msg = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # garbage or a nesting bomb from model code: not a message
                 continue
             if isinstance(msg, dict):
                 return msg
@@ -448,6 +475,19 @@ class ProcessSandbox:
 
 class _Oversized(Exception):
     pass
+
+
+def _weak_message(missing: list[str]) -> str:
+    return (
+        "Code mode needs an isolation layer that holds, and this host lacks it: "
+        f"{', '.join(missing) or 'no mount namespace'}. Without a mount namespace, a minimal root and an "
+        "unprivileged user, only seccomp and the audit hook would stand between model-written code and "
+        "this machine's files. Run code in the Docker sandbox (DEEPWELL_RLM_SANDBOX=docker); or let the "
+        "process sandbox create namespaces (a host that allows unshare, or a container started with "
+        "--cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined); or "
+        "answer in actions mode (mode='actions', no code runs); or accept the weaker isolation "
+        "explicitly with DEEPWELL_RLM_WEAK_SANDBOX=1."
+    )
 
 
 def _nobody() -> tuple[int, int]:

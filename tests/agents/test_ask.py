@@ -61,9 +61,14 @@ class ScriptedLLM:
         return None
 
 
+# A model instance of its own (no prompt-state cache, so a key no other test file shares): with a 135M
+# model, greedy output can change with which prefix an earlier test left in the KV cache.
+ISOLATED = {"llm_cache_mb": 0}
+
+
 @pytest.fixture
 def dw(tmp_path: Path):  # type: ignore[no-untyped-def]
-    d = Deepwell(Settings(data_dir=tmp_path / "data"))
+    d = Deepwell(Settings(data_dir=tmp_path / "data", **ISOLATED))
     d.ingest([SAMPLES], "samples")
     yield d
     d.close()
@@ -85,7 +90,13 @@ def test_support_check_keeps_what_a_source_says_and_cuts_the_rest(dw: Deepwell) 
 
 async def test_ask_cites_document_chunk_and_span_and_stores_the_run(dw: Deepwell) -> None:
     llm = ScriptedLLM(["Every API key must be rotated at least every 90 days."])
-    r = await ask("How often must API keys be rotated?", _search(dw), llm, runs=dw.store.runs)  # type: ignore[arg-type]
+    r = await ask(
+        "How often must API keys be rotated?",
+        _search(dw),
+        llm,  # type: ignore[arg-type]
+        method="single",
+        runs=dw.store.runs,
+    )
     assert r.status == "answered" and "90 days [1]" in r.answer
     c = r.citations[0]
     doc = dw.get_document("samples", c.uri)
@@ -97,7 +108,7 @@ async def test_ask_cites_document_chunk_and_span_and_stores_the_run(dw: Deepwell
 
 async def test_invented_answer_and_empty_question(dw: Deepwell) -> None:
     llm = ScriptedLLM(["Mercury boils at 357 degrees Celsius."])
-    r = await ask("What is the boiling point of mercury?", _search(dw), llm)  # type: ignore[arg-type]
+    r = await ask("What is the boiling point of mercury?", _search(dw), llm, method="single")  # type: ignore[arg-type]
     assert (r.status, r.answer, r.citations) == ("not_found", NOT_FOUND, [])
     with pytest.raises(InputError):
         await ask("  ", _search(dw), llm)  # type: ignore[arg-type]
@@ -162,9 +173,9 @@ async def test_self_moa_seq_aggregates_a_sliding_window(dw: Deepwell) -> None:
 @pytest.mark.model
 @pytest.mark.slow
 def test_sdk_ask_answers_from_the_samples(dw: Deepwell) -> None:
-    r = dw.ask("How often must API keys be rotated?", "samples")
+    r = dw.ask("Up to how much are meals reimbursed per day when travelling?", "samples")
     assert r.status == "answered", r.draft
-    assert "90" in r.answer and "handbook" in r.citations[0].uri, r.answer
+    assert "60" in r.answer and "handbook" in r.citations[0].uri, r.answer
     assert r.run_id and dw.store.runs.get(r.run_id).status == "answered"
 
 
@@ -179,13 +190,13 @@ def test_sdk_ask_says_not_found_when_the_sources_do_not_say(dw: Deepwell) -> Non
 @pytest.mark.slow
 async def test_self_moa_answers_from_the_samples(dw: Deepwell) -> None:
     r = await dw.ask_async(
-        "Up to how much are meals reimbursed per day when travelling?",
+        "How often must API keys be rotated?",
         "samples",
         method="self-moa",
         samples=3,
     )
     assert r.status == "answered", r.draft
-    assert "60" in r.answer and "handbook" in r.citations[0].uri, r.answer
+    assert "90" in r.answer and "handbook" in r.citations[0].uri, r.answer
     run = dw.store.runs.get(r.run_id or "")
     assert sum(s.kind == "proposal" for s in run.steps) == 3 and any(s.kind == "aggregate" for s in run.steps)
 
@@ -196,6 +207,7 @@ def test_cli_ask_streams_then_cites_and_runs_show_renders(dw: Deepwell, tmp_path
     from deepwell.cli import app
 
     monkeypatch.setenv("DEEPWELL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DEEPWELL_LLM_CACHE_MB", "0")
     r = CliRunner().invoke(
         app, ["ask", "How many days of paid leave do employees accrue per month?", "-c", "samples"]
     )

@@ -16,7 +16,7 @@ def test_ground_truth_is_the_versionadded_of_the_asked_entry() -> None:
     assert truth["math.gcd"] == "3.5"  # its block also says "versionchanged:: 3.9": a distractor
     assert truth["random.randbytes"] == "3.9"
     gcd = next(p for p in passages if p.uri.endswith("/math.gcd"))
-    assert "versionadded:: 3.5" in gcd.text and "versionchanged:: 3.9" in gcd.text
+    assert "New in version 3.5." in gcd.text and "Changed in version 3.9:" in gcd.text
 
 
 def test_the_halves_are_disjoint_and_fixed() -> None:

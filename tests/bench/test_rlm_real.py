@@ -3,6 +3,7 @@ enough phrasings, split by domain, independent of ``deepwell.rlm``, and skipping
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -80,7 +81,7 @@ def test_split_is_by_domain() -> None:
 def test_tasks_are_well_formed(domain_tasks: list[RealTask]) -> None:
     assert domain_tasks
     kinds = {t.kind for t in domain_tasks}
-    assert kinds >= {"lookup", "count", "extract"}
+    assert kinds == set(REAL_KINDS)
     assert len({t.id for t in domain_tasks}) == len(domain_tasks)
     for t in domain_tasks:
         assert t.answers and all(a.strip() for a in t.answers)
@@ -95,6 +96,19 @@ def test_tasks_are_well_formed(domain_tasks: list[RealTask]) -> None:
             assert t.score(f"{t.answer} or {wrong}") == 0.0, (t.id, wrong)
         if t.documents:
             assert all(f"==> {name} <==\n{text.strip()}" in t.context for name, text in t.documents)
+
+
+def test_contexts_are_sized_in_model_tokens() -> None:
+    """With SmolLM2's tokenizer a "32K" context holds about 32K of the model's tokens, whatever the text's
+    characters per token (Debian changelogs run ~2.6, prose ~4.3)."""
+    from bench.rlm.corpus import SmolLM2Tokenizer
+
+    counter = SmolLM2Tokenizer()
+    for domain in ("debian", "pynews"):
+        _need(domain)
+        tasks = generate(domain, SIZE, 1, seed=0, counter=counter)
+        assert tasks and all(t.tokens == counter.count(t.context) for t in tasks)
+        assert 0.6 * SIZE <= tasks[0].tokens <= 1.1 * SIZE, (domain, tasks[0].tokens)
 
 
 def test_same_seed_same_tasks_other_seed_other_tasks() -> None:
@@ -283,3 +297,26 @@ def test_cli_rejects_unknown_domain() -> None:
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 2 and "unknown domain" in done.stderr
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_real_suite_runs_end_to_end_with_the_real_model(tmp_path: Path) -> None:
+    """``python -m bench.rlm --suite real`` with plain RAG on SmolLM2: every held-out task is answered and
+    scored, and each recorded score is what the task's own scorer gives the recorded answer."""
+    _need("policy")
+    cmd = [sys.executable, "-m", "bench.rlm", "--suite", "real", "--quick", "--only", "rag",
+           "--domains", "policy", "--json", "--data-dir", str(tmp_path / "rlm")]  # fmt: skip
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    from bench.rlm.corpus import SmolLM2Tokenizer
+
+    report = json.loads(done.stdout)
+    tasks = {t.id: t for t in generate("policy", SIZE, 1, seed=0, counter=SmolLM2Tokenizer())}
+    rows = report["results"]
+    assert {r["task"] for r in rows} == set(tasks) and len(rows) == len(tasks) >= 4
+    for r in rows:
+        assert r["split"] == "heldout" and r["contender"] == "rag"
+        assert r["score"] == tasks[r["task"]].score(r["answer"])
+    cell = report["real_summary"]["rag|all|heldout"]
+    assert cell["n"] == len(rows) and 0.0 <= cell["coverage"] <= 1.0

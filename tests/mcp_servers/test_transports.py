@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,18 +16,12 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from deepwell.core.settings import Settings
-from tests.mcp_servers.conftest import server_env
+from tests.mcp_servers.conftest import serve_http, server_env
 
 ROOT = Path(__file__).resolve().parents[2]
 INSPECTOR = ROOT / ".cache" / "node" / "node_modules" / ".bin" / "mcp-inspector"
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_stdio_subprocess(loaded: Settings) -> None:
@@ -59,28 +51,7 @@ async def test_stdio_subprocess(loaded: Settings) -> None:
 
 @pytest.fixture
 def http_server(loaded: Settings) -> Iterator[str]:
-    port = _free_port()
-    env = {**server_env(loaded), "DEEPWELL_AUTH_TOKEN": "s3cret"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "deepwell", "serve", "--port", str(port)],
-        env=env,
-        cwd=str(ROOT),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("deepwell serve did not come up")
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    yield from serve_http(loaded)
 
 
 async def test_streamable_http_with_bearer_token(http_server: str, loaded: Settings) -> None:

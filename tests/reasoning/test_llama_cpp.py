@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 
 import pytest
@@ -149,11 +150,17 @@ async def test_prefix_cache_restores_an_evicted_prompt(llm) -> None:  # type: ig
 async def test_cancelling_a_call_stops_the_generation(llm) -> None:  # type: ignore[no-untyped-def]
     ask = [{"role": "user", "content": "Count from 1 to 1000, separated by commas."}]
     prompt_tokens = len(llm._render(ask)[0])
-    task = asyncio.create_task(llm.complete(ask, max_tokens=1500))
-    await asyncio.sleep(1.0)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    defaults = llm.sampling
+    # greedy with no penalty and no guard counts on for as long as it may: a generation to cancel
+    llm.sampling = dataclasses.replace(defaults, repeat_penalty=1.0, loop_guard=False)
+    try:
+        task = asyncio.create_task(llm.complete(ask, max_tokens=1500, temperature=0.0))
+        await asyncio.sleep(1.0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        llm.sampling = defaults
     await asyncio.to_thread(llm._shared.lock.acquire)  # the worker thread has let go of the model
     llm._shared.lock.release()
     assert llm._llama.n_tokens < prompt_tokens + 1000

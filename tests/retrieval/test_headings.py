@@ -116,3 +116,14 @@ def test_a_rendered_manual_page() -> None:
     ]
     # one capitalised line over an indented block is not a manual
     assert find_headings("NOTE\n    this is indented text\n") == []
+
+
+def test_list_items_that_mention_versions_are_not_release_headings() -> None:
+    text = (
+        "## Release v2.3.6\n\n* Auto-resolve prefixes to the latest version (#2487)\n"
+        "- [Support abbreviating `--release` as `-r`][cargo/10133]\n\n## Release v2.3.5\n\n* Fix\n"
+    )
+    assert [(h.title, h.fields.get("version")) for h in find_headings(text)] == [
+        ("Release v2.3.6", "2.3.6"),
+        ("Release v2.3.5", "2.3.5"),
+    ]

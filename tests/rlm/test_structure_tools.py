@@ -6,9 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from deepwell.rlm import answer_async
+from deepwell.rlm import RLMConfig, answer_async
+from deepwell.rlm._budget import Budget
 from deepwell.rlm._context import load_context
+from deepwell.rlm._engine import Engine
+from deepwell.rlm._modes import _explore
 from deepwell.rlm._tools import ContextTools, build_context_server
+from deepwell.rlm._trajectory import Trajectory
 
 from deepwell.core.errors import DeepwellError
 from tests.rlm.conftest import ScriptedLLM
@@ -42,20 +46,30 @@ async def test_context_server_serves_outline_locate_children_entries_fields() ->
 
 
 async def test_action_mode_reads_the_tree(dw) -> None:  # type: ignore[no-untyped-def]
+    """The model's own actions (what action mode falls back to when no plan fits) reach the tree."""
     root = [
         json.dumps({"action": "locate", "argument": "CVE-2024-1234"}),
         json.dumps({"action": "fields", "argument": "0.0"}),
+        json.dumps({"action": "entries", "argument": "0.0 crash"}),
         json.dumps({"action": "answer", "argument": "2.10-3"}),
     ]
     llm = ScriptedLLM(root=root)
-    r = await answer_async("Which upload fixed CVE-2024-1234?", DEBIAN, llm=llm, dw=dw, mode="actions")
-    assert (r.status, r.answer) == ("answered", "2.10-3")
-    steps = dw.store.runs.get(r.run_id).steps
-    tool_steps = [s.data for s in steps if s.kind == "tool" and s.data["tool"] in ("locate", "fields")]
-    assert tool_steps[0]["result"]["matches"][0]["path"][-1] == "[ John Doe ]"
-    assert tool_steps[1]["result"]["fields"]["version"] == "2.10-3"
-    # the root model saw the path and the fields it answered from
+    question = "Which upload fixed CVE-2024-1234?"
+    ctx = load_context(DEBIAN)
+    config = RLMConfig()
+    traj = Trajectory(dw.store.runs, question, {}, None)
+    async with ContextTools(build_context_server(ctx)) as tools:
+        e = Engine(llm, ctx, tools, Budget(config), traj, config, question)
+        found = await _explore(e)
+    assert found is not None and found.answer == "2.10-3"
+    steps = dw.store.runs.get(traj.run_id).steps
+    results = {s.data["tool"]: s.data["result"] for s in steps if s.kind == "tool"}
+    assert results["locate"]["matches"][0]["path"][-1] == "[ John Doe ]"
+    assert results["fields"]["fields"]["version"] == "2.10-3"
+    assert results["entries"]["count"] == 1
+    # the root model saw the path, the fields and the entry it answered from
     assert any("[ John Doe ]" in c for c in llm.calls) and any("'version': '2.10-3'" in c for c in llm.calls)
+    assert any("Fix a crash when the greeting is empty" in c for c in llm.calls)
 
 
 async def test_code_mode_has_the_structure_functions(dw) -> None:  # type: ignore[no-untyped-def]

@@ -56,16 +56,16 @@ def parse_debian_changelog(text: str) -> list[DebianBlock]:
     blocks: list[DebianBlock] = []
     cur: DebianBlock | None = None
     lines: list[str] = []
-    item: list[str] | None = None
+    in_item = False
     for line in text.splitlines():
         head = _DEB_HEAD.match(line)
         if head:
             if cur is not None:
                 cur.text = "\n".join(lines)
-            kv = dict(re.findall(r"(\w+)=(\S+)", head.group(4)))
+            kv = dict(re.findall(r"(\w[\w-]*)=([\w.+-]+)", head.group(4)))
             cur = DebianBlock(head.group(1), head.group(2), head.group(3).strip(), kv.get("urgency", ""), "")
             blocks.append(cur)
-            lines, item = [line], None
+            lines, in_item = [line], False
             continue
         if cur is None:
             continue
@@ -73,15 +73,14 @@ def parse_debian_changelog(text: str) -> list[DebianBlock]:
         trailer = _DEB_TRAILER.match(line)
         if trailer:
             cur.maintainer, cur.email, cur.date = (g.strip() for g in trailer.groups())
-            item = None
+            in_item = False
         elif _DEB_ITEM.match(line):
-            item = [line[4:].strip()]
-            cur.entries.append("")
-            cur.entries[-1] = item[0]
-        elif item is not None and line.startswith("    ") and line.strip():
+            cur.entries.append(line[4:].strip())
+            in_item = True
+        elif in_item and line.startswith("    ") and line.strip():
             cur.entries[-1] += " " + line.strip()
         elif not line.strip():
-            item = None
+            in_item = False
     if cur is not None:
         cur.text = "\n".join(lines)
     return blocks

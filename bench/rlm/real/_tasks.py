@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bench.rlm.real import _corpora
 from bench.rlm.real._parse import (
@@ -42,6 +42,7 @@ __all__ = [
     "SPLIT",
     "RealTask",
     "build_real_suite",
+    "chars_per_token",
     "generate",
     "materialize",
 ]
@@ -128,13 +129,12 @@ def _fill(items: list[tuple[str, str]], budget: int, anchor_share: tuple[float, 
 
 
 # Debian changelogs -------------------------------------------------------------------------------
-def _debian_context(size: int, rng: random.Random) -> _Context:
-    budget = size * CHARS_PER_TOKEN
+def _debian_context(size: int, budget: int, rng: random.Random) -> _Context:
     items = list(_corpora.debian_changelogs())
     rng.shuffle(items)
     directory = 64 << 10 <= size < 256 << 10 or size >= 700 << 10
     if not directory and size < 64 << 10:
-        single = [it for it in items if 0.5 * budget <= len(it[1]) <= budget]
+        single = [it for it in items if 0.75 * budget <= len(it[1]) <= budget]
         chosen = [rng.choice(single)] if single else _fill(items, budget)
     else:
         chosen = _fill(items, budget, (0.15, 0.4), rng)
@@ -212,10 +212,10 @@ def _debian_facts(ctx: _Context) -> list[_Fact]:
 
 
 # Python standard library ------------------------------------------------------------------------
-def _stdlib_context(size: int, rng: random.Random) -> _Context:
+def _stdlib_context(size: int, budget: int, rng: random.Random) -> _Context:
     items = list(_corpora.stdlib_sources())
     rng.shuffle(items)
-    chosen = sorted(_fill(items, size * CHARS_PER_TOKEN, (0.1, 0.3), rng))
+    chosen = sorted(_fill(items, budget, (0.1, 0.3), rng))
     return _Context(_join(chosen), tuple(chosen), {"shape": "directory", "files": len(chosen)})
 
 
@@ -273,6 +273,13 @@ def _stdlib_facts(ctx: _Context) -> list[_Fact]:
 
 
 # Debian Policy (numbered sections; held out) ---------------------------------------------------
+def _near_budget(runs: list[tuple[int, int, int]], budget: int, rng: random.Random) -> tuple[int, int]:
+    """One ``(start, end)`` of the runs that fill at least 85% of the budget (or of all runs if none does)."""
+    full = [r for r in runs if r[2] >= 0.85 * budget] or runs
+    a, b, _ = rng.choice(full)
+    return a, b
+
+
 def _policy_main() -> str:
     """The manual without its appendices: the text rendering numbers them 1, 2, ... again (the HTML says
     A, B, ...), so "section 2.2" would be ambiguous in the whole file."""
@@ -285,9 +292,8 @@ def _policy_main() -> str:
     return full
 
 
-def _policy_context(size: int, rng: random.Random) -> _Context | None:
+def _policy_context(size: int, budget: int, rng: random.Random) -> _Context | None:
     full = _policy_main()
-    budget = size * CHARS_PER_TOKEN
     if len(full) <= budget * 1.1:
         if len(full) < 0.5 * budget:
             return None
@@ -303,11 +309,11 @@ def _policy_context(size: int, rng: random.Random) -> _Context | None:
             total += sizes[j]
             j += 1
         if j > i and total >= 0.6 * budget:
-            runs.append((i, j))
+            runs.append((i, j, total))
+    whole = [r for r in runs if heads[r[0]].depth == 1]  # start at a chapter when one can
     if not runs:
         return None
-    whole = [(i, j) for i, j in runs if heads[i].depth == 1]  # start at a chapter when one can
-    i, j = rng.choice(whole or runs)
+    i, j = _near_budget(whole or runs, budget, rng)
     text = "\n".join(lines[starts[i] : starts[j]]) + "\n"
     return _Context(text, (), {"shape": "file", "part": f"{lines[starts[i]]} … up to line {starts[j]}"})
 
@@ -370,8 +376,7 @@ def _release_cut(text: str) -> list[int]:
     return [m.start() for m in re.finditer(r"^What's New in .*\n=+\n", text, flags=re.M)] + [len(text)]
 
 
-def _news_context(size: int, rng: random.Random) -> _Context | None:
-    budget = size * CHARS_PER_TOKEN
+def _news_context(size: int, budget: int, rng: random.Random) -> _Context | None:
     (news_name, news), (hist_name, hist) = _corpora.news_texts()
     if len(news) <= budget:
         cut = _release_cut(hist)
@@ -385,10 +390,10 @@ def _news_context(size: int, rng: random.Random) -> _Context | None:
     for i, a in enumerate(cut[:-1]):
         j = max(k for k in range(i, len(cut)) if cut[k] - a <= budget)
         if j > i and cut[j] - a >= 0.6 * budget:
-            runs.append((a, cut[j]))
+            runs.append((a, cut[j], cut[j] - a))
     if not runs:
         return None
-    a, b = rng.choice(runs)
+    a, b = _near_budget(runs, budget, rng)
     return _Context(news[a:b], (), {"shape": "file", "chars": [a, b]})
 
 
@@ -444,7 +449,7 @@ def _news_facts(ctx: _Context) -> list[_Fact]:
 
 
 _DOMAIN: dict[
-    str, tuple[Callable[[int, random.Random], _Context | None], Callable[[_Context], list[_Fact]]]
+    str, tuple[Callable[[int, int, random.Random], _Context | None], Callable[[_Context], list[_Fact]]]
 ] = {
     "debian": (_debian_context, _debian_facts),
     "stdlib": (_stdlib_context, _stdlib_facts),
@@ -457,17 +462,51 @@ def _label(size: int) -> str:
     return f"{size >> 20}M" if size >= 1 << 20 and size % (1 << 20) == 0 else f"{size >> 10}K"
 
 
-def generate(domain: str, size: int, per_kind: int, seed: int = 0,
-             kinds: Sequence[str] = REAL_KINDS) -> list[RealTask]:  # fmt: skip
+class TokenCounter(Protocol):
+    def count(self, text: str) -> int: ...
+
+
+_SAMPLES: dict[str, Callable[[], str]] = {
+    "debian": lambda: "\n".join(t for _, t in _corpora.debian_changelogs()[::7])[:400_000],
+    "stdlib": lambda: "\n".join(t for _, t in _corpora.stdlib_sources()[::5])[:400_000],
+    "policy": lambda: _policy_main()[:400_000],
+    "pynews": lambda: _corpora.news_texts()[0][1][:400_000],
+}
+_RATIOS: dict[tuple[str, int], float] = {}
+
+
+def chars_per_token(domain: str, counter: TokenCounter | None) -> float:
+    """Characters per model token for ``domain``, measured once on a 400K-character sample of its text
+    (Debian changelogs run ~2.6, prose ~4.3 with SmolLM2); :data:`CHARS_PER_TOKEN` without a counter."""
+    if counter is None:
+        return float(CHARS_PER_TOKEN)
+    key = (domain, id(counter))
+    if key not in _RATIOS:
+        sample = _SAMPLES[domain]()
+        _RATIOS[key] = len(sample) / max(1, counter.count(sample))
+    return _RATIOS[key]
+
+
+def generate(
+    domain: str,
+    size: int,
+    per_kind: int,
+    seed: int = 0,
+    kinds: Sequence[str] = REAL_KINDS,
+    counter: TokenCounter | None = None,
+) -> list[RealTask]:
     """``per_kind`` tasks of every kind over one context of ``domain`` at about ``size`` tokens.
 
-    Empty when the domain holds too little text for that size. Question types of a kind take turns;
-    the phrasing of each question is drawn from all of its type's phrasings."""
+    Tokens are the model's (``counter``, e.g. SmolLM2's tokenizer: the context is cut to the domain's
+    measured characters per token and then counted) or chars/4 without one. Empty when the domain holds
+    too little text for that size. Question types of a kind take turns; the phrasing of each question is
+    drawn from all of its type's phrasings."""
     make_context, make_facts = _DOMAIN[domain]
     rng = random.Random(f"{seed}:{domain}:{size}")
-    ctx = make_context(size, rng)
+    ctx = make_context(size, int(size * chars_per_token(domain, counter)), rng)
     if ctx is None:
         return []
+    tokens = counter.count(ctx.text) if counter is not None else len(ctx.text) // CHARS_PER_TOKEN
     by_type: dict[str, list[_Fact]] = defaultdict(list)
     for fact in make_facts(ctx):
         by_type[fact.qtype].append(fact)
@@ -491,7 +530,7 @@ def generate(domain: str, size: int, per_kind: int, seed: int = 0,
                     kind=kind,
                     qtype=fact.qtype,
                     size=size,
-                    tokens=len(ctx.text) // CHARS_PER_TOKEN,
+                    tokens=tokens,
                     question=PHRASINGS[fact.qtype][phrasing].format(**fact.slots),
                     answers=fact.answers,
                     answer_type=fact.answer_type,
@@ -510,6 +549,7 @@ def build_real_suite(
     seed: int = 0,
     domains: Sequence[str] = DOMAINS,
     kinds: Sequence[str] = REAL_KINDS,
+    counter: TokenCounter | None = None,
 ) -> tuple[list[RealTask], dict[str, str]]:
     """Tasks for every domain, size and kind, and ``{domain: reason}`` for domains whose corpus is missing."""
     missing: dict[str, str] = {}
@@ -520,7 +560,7 @@ def build_real_suite(
             missing[domain] = reason
             continue
         for size in sizes:
-            tasks += generate(domain, size, per_kind, seed, kinds)
+            tasks += generate(domain, size, per_kind, seed, kinds, counter)
     return tasks, missing
 
 

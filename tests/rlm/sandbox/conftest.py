@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from deepwell.rlm.sandbox import SANDBOXES, ExecResult, ProcessSandbox, SandboxLimits
@@ -44,9 +45,22 @@ FAST = SandboxLimits(cpu_seconds=0.5, wall_seconds=1, kill_grace_seconds=1, memo
 HOST = {"llm_query": llm_query, "llm_query_batched": llm_query_batched, "grep": grep, "boom": boom}
 
 
-@pytest.fixture(scope="session", params=sorted(SANDBOXES))
+NO_NAMESPACES = "process-no-namespaces"
+"""The process sandbox as it runs where the kernel refuses ``unshare`` (a default Docker container, some
+CI hosts): no mount, PID or network namespace, no minimal root, no uid drop, so the audit hook and seccomp
+are all that stand. Forced here with ``disable={"namespaces"}`` and explicitly accepted with
+``allow_weak=True``, which nothing outside the tests (and the operator's own opt-in) does."""
+
+
+def make_sandbox(kind: str, limits: SandboxLimits, **kwargs: Any) -> ProcessSandbox:
+    if kind == NO_NAMESPACES:
+        return ProcessSandbox(limits, disable={"namespaces"}, allow_weak=True, **kwargs)
+    return SANDBOXES[kind](limits, **kwargs)
+
+
+@pytest.fixture(scope="session", params=[*sorted(SANDBOXES), NO_NAMESPACES])
 def kind(request: pytest.FixtureRequest) -> str:
-    """Every red-team attack runs against each sandbox implementation."""
+    """Every red-team attack runs against each sandbox implementation, and without namespaces."""
     if request.param == "docker":
         request.getfixturevalue("docker_sandbox")
     return str(request.param)
@@ -54,7 +68,8 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def sb(tmp_path: Path, kind: str) -> AsyncIterator[ProcessSandbox]:
-    box = SANDBOXES[kind](
+    box = make_sandbox(
+        kind,
         LIMITS,
         scratch_dir=tmp_path / "box",
         host_functions=HOST,
@@ -66,7 +81,7 @@ async def sb(tmp_path: Path, kind: str) -> AsyncIterator[ProcessSandbox]:
 
 @pytest.fixture
 async def fast(tmp_path: Path, kind: str) -> AsyncIterator[ProcessSandbox]:
-    async with SANDBOXES[kind](FAST, scratch_dir=tmp_path / "fast", host_functions=HOST) as box:
+    async with make_sandbox(kind, FAST, scratch_dir=tmp_path / "fast", host_functions=HOST) as box:
         yield box
 
 

@@ -36,7 +36,9 @@ async def namespaces_only(tmp_path: Path) -> AsyncIterator[ProcessSandbox]:
 
 @pytest.fixture
 async def hook_only(tmp_path: Path) -> AsyncIterator[ProcessSandbox]:
-    async with ProcessSandbox(LIMITS, scratch_dir=tmp_path / "s", disable={"namespaces", "seccomp"}) as box:
+    async with ProcessSandbox(
+        LIMITS, scratch_dir=tmp_path / "s", disable={"namespaces", "seccomp"}, allow_weak=True
+    ) as box:
         assert "audit-hook" in box.layers and not {"mount-ns", "seccomp", "nobody"} & set(box.layers)
         yield box
 

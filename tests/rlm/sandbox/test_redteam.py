@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from deepwell.rlm.sandbox import ProcessSandbox, SandboxLimits
 
-from tests.rlm.sandbox.conftest import FAST, LIMITS, still_fine
+from deepwell.core.errors import SandboxError
+from tests.rlm.sandbox.conftest import FAST, LIMITS, NO_NAMESPACES, still_fine
 
 
 @pytest.mark.parametrize(
@@ -217,11 +218,13 @@ async def test_memory_blowup_is_a_memory_error_and_state_survives(sb: ProcessSan
     await still_fine(sb)
 
 
-async def test_disk_fill_is_capped(sb: ProcessSandbox) -> None:
+async def test_disk_fill_is_capped(sb: ProcessSandbox, kind: str) -> None:
     r = await sb.execute("f = open('big.bin', 'wb')\nwhile True:\n    f.write(b'x' * 65536)")
     assert not r.ok and "File too large" in (r.error or "")
     r = await sb.execute("import os; os.path.getsize('big.bin')")
     assert int(r.value or 0) <= LIMITS.file_size_mb * 2**20
+    if kind == NO_NAMESPACES:
+        pytest.xfail("without a mount namespace scratch is a host directory: no tmpfs caps its total size")
     # many files each under the size limit: the private scratch filesystem is full, the host disk is not
     r = await sb.execute(
         "import os\nfor i in range(1000):\n"
@@ -329,9 +332,120 @@ async def test_every_layer_is_active_here(sb: ProcessSandbox, kind: str) -> None
         r = await sb.execute("import os; os.getuid(), os.getpid(), os.getcwd()")
         assert r.value == "(65534, 1, '/scratch')"
         return
+    if kind == NO_NAMESPACES:  # what the operator accepted with allow_weak / DEEPWELL_RLM_WEAK_SANDBOX
+        assert not sb.holds() and {"rlimits", "seccomp", "no-ctypes", "audit-hook"} <= set(sb.layers)
+        return
     if os.getuid() != 0:
         pytest.skip("namespaces and the uid drop need root on this host; the other layers still apply")
-    expected = {"mount-ns", "net-ns", "pid-ns", "minimal-root", "rlimits", "nobody", "seccomp", "audit-hook"}
+    assert sb.holds()
+    expected = {"mount-ns", "net-ns", "pid-ns", "minimal-root", "rlimits", "nobody", "seccomp", "no-ctypes"}
+    expected.add("audit-hook")
     assert expected <= set(sb.layers), sb.layers
     r = await sb.execute("import os; os.getuid(), os.getpid(), os.getcwd()")
     assert r.value == "(65534, 1, '/scratch')"
+
+
+# red-team issue 13: attacks that worked where namespaces are refused, and protocol attacks --------------
+_CLIMB = (
+    "import os\n"
+    "os.makedirs('a/b/c/d/e/f/g/h/i/j/k/l', exist_ok=True)\n"
+    "d = os.open(os.getcwd(), os.O_RDONLY)\n"
+    "os.chdir('a/b/c/d/e/f/g/h/i/j/k/l')\n"
+    "up = '../' * 12\n"
+)
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "fd = os.open(up + 'etc/shadow', os.O_RDONLY, dir_fd=d); print(os.read(fd, 200))",
+        "fd = os.open(up + 'proc/{host}/environ', os.O_RDONLY, dir_fd=d); print(os.read(fd, 4000))",
+        "print(os.listdir(os.open(up, os.O_RDONLY, dir_fd=d)))",
+        "open(up + 'etc/passwd', opener=lambda p, f: os.open(p, f, dir_fd=d)).read()",
+    ],
+)
+async def test_dir_fd_cannot_climb_out_of_scratch(sb: ProcessSandbox, attack: str) -> None:
+    r = await sb.execute(_CLIMB + attack.format(host=os.getpid()))
+    leaked = r.stdout + (r.value or "")
+    assert not r.ok and "root:" not in leaked and "PATH=" not in leaked and "'usr'" not in leaked, r
+    assert "PermissionError" in (r.error or "") or "FileNotFoundError" in (r.error or ""), r.error
+    await still_fine(sb)
+
+
+async def test_dir_fd_cannot_write_outside_scratch(sb: ProcessSandbox, tmp_path: Path) -> None:
+    target = tmp_path / "pwned-dirfd"
+    rel = os.path.relpath(target, "/")
+    for attack in (
+        f"os.close(os.open(up + {rel!r}, os.O_WRONLY | os.O_CREAT, dir_fd=d))",
+        f"os.mkdir(up + {rel!r}, dir_fd=d)",
+    ):
+        r = await sb.execute(_CLIMB + attack)
+        assert not r.ok, (attack, r)
+        assert not target.exists(), attack
+    await still_fine(sb)
+
+
+@pytest.mark.parametrize(
+    "attack",
+    ["import os; os.stat('/etc/shadow').st_size", "import os; os.lstat('/etc/passwd').st_size"],
+)
+async def test_stat_outside_scratch_is_refused(sb: ProcessSandbox, attack: str) -> None:
+    r = await sb.execute(attack)
+    assert not r.ok and ("PermissionError" in (r.error or "") or "FileNotFoundError" in (r.error or "")), r
+    r = await sb.execute("import os; os.path.exists('/etc/shadow'), os.path.exists('/usr/bin/env')")
+    assert r.ok and r.value is not None and r.value.startswith("(False"), r
+    await still_fine(sb)
+
+
+async def test_ctypes_is_not_reachable_at_all(sb: ProcessSandbox) -> None:
+    """Not through ``__main__`` and not through ``object.__subclasses__()``: the REPL never loaded it."""
+    r = await sb.execute(
+        "import sys\n"
+        "seen, todo = set(), [object]\n"
+        "while todo:\n"
+        "    for s in type.__subclasses__(todo.pop()):\n"
+        "        if s not in seen:\n"
+        "            seen.add(s)\n"
+        "            todo.append(s)\n"
+        "print(sorted({str(c.__module__) for c in seen if 'ctypes' in str(c.__module__)}))\n"
+        "print(hasattr(sys.modules.get('__main__'), 'ctypes'), '_ctypes' in sys.modules)"
+    )
+    assert r.ok and r.stdout.split("\n")[:2] == ["[]", "False False"], r
+
+
+_PROTO = "import sys\nout = sys.modules['__main__'].PROTO_OUT\n"
+
+
+async def test_deeply_nested_json_on_the_protocol_is_an_error_not_a_crash(sb: ProcessSandbox) -> None:
+    r = await sb.execute(_PROTO + "out.write(b'[' * 200000 + b']' * 200000 + b'\\n'); out.flush()")
+    assert isinstance(r.stdout, str)  # execute returned: no RecursionError reached the host
+    await still_fine(sb)
+
+
+async def test_a_forged_done_from_a_thread_does_not_desynchronise_the_steps(sb: ProcessSandbox) -> None:
+    forge = (
+        _PROTO + "import json, threading, time\n"
+        "def forge():\n"
+        "    time.sleep(1)\n"
+        "    out.write(json.dumps({'type': 'done', 'stdout': 'FORGED'}).encode() + b'\\n')\n"
+        "    out.flush()\n"
+        "threading.Thread(target=forge, daemon=True).start()"
+    )
+    assert (await sb.execute(forge)).ok
+    two = await sb.execute("import time; time.sleep(2); print('two')")
+    three = await sb.execute("print('three')")
+    assert (two.stdout.strip(), three.stdout.strip()) == ("two", "three"), (two, three)
+
+
+async def test_without_namespaces_code_mode_is_refused_unless_accepted(tmp_path: Path) -> None:
+    """The weaker configuration is explicit: it does not start unless the operator accepts it."""
+    box = ProcessSandbox(LIMITS, scratch_dir=tmp_path / "s", disable={"namespaces"})
+    with pytest.raises(SandboxError, match="lacks") as err:
+        await box.start()
+    assert "DEEPWELL_RLM_SANDBOX=docker" in str(err.value)
+    assert "DEEPWELL_RLM_WEAK_SANDBOX" in str(err.value)
+    await box.close()
+    other = ProcessSandbox(LIMITS, scratch_dir=tmp_path / "t", disable={"namespaces"})
+    r = await other.execute("1")  # execute never raises: the refusal is its result
+    assert not r.ok and "lacks" in (r.error or "")
+    await other.close()
