@@ -12,7 +12,9 @@ Models load lazily, on first use, so commands that only touch the database start
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -32,10 +34,56 @@ from deepwell.retrieval import (
     load_embedder,
     load_reranker,
 )
+from deepwell.retrieval.embedding import resolve_model_dir
 from deepwell.retrieval.ingest import Progress
 from deepwell.storage import ChunkRecord, CollectionInfo, DocumentRecord, Store
 
 __all__ = ["Deepwell"]
+
+
+class _LazyEmbedder:
+    """The configured embedder, loaded (torch, transformers, weights: seconds) only when a text must be
+    embedded or tokenized. Keyword search over up-to-date indexes never needs it, so it never pays for it;
+    the vector width comes from the model's pooling config when the model directory has one."""
+
+    def __init__(self, name: str, threads: int | None) -> None:
+        self.name = name
+        self._threads = threads
+        self.on_embedded: Callable[[int], None] | None = None
+
+    @cached_property
+    def _real(self) -> Embedder:
+        return load_embedder(self.name, self._threads)
+
+    @cached_property
+    def dim(self) -> int:
+        try:
+            pooling = Path(resolve_model_dir(self.name)) / "1_Pooling" / "config.json"
+            return int(json.loads(pooling.read_text())["word_embedding_dimension"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return self._real.dim
+
+    @property
+    def max_tokens(self) -> int:
+        return self._real.max_tokens
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 32, on_batch: Callable[[int], None] | None = None
+    ) -> Any:
+        hook = self.on_embedded
+        if hook is None:
+            return self._real.encode(texts, batch_size=batch_size, on_batch=on_batch)
+
+        def counted(n: int) -> None:
+            hook(n)
+            if on_batch:
+                on_batch(n)
+
+        # small batches while someone watches: progress moves every few chunks, not every few hundred
+        return self._real.encode(texts, batch_size=min(batch_size, 8), on_batch=counted)
+
+    def token_offsets(self, text: str) -> list[tuple[int, int]]:
+        return self._real.token_offsets(text)
 
 
 class Deepwell:
@@ -63,7 +111,7 @@ class Deepwell:
     # models and indexes, built on first use -----------------------------------------------------
     @cached_property
     def embedder(self) -> Embedder:
-        return load_embedder(self.settings.embedding_model, self.settings.torch_threads)
+        return _LazyEmbedder(self.settings.embedding_model, self.settings.torch_threads)
 
     @cached_property
     def llm(self) -> LLM:
@@ -111,13 +159,31 @@ class Deepwell:
         exclude: list[str] | None = None,
         progress: Progress | None = None,
         roots: Iterable[Path] | None = None,
+        on_chunks: Callable[[int], None] | None = None,
     ) -> IngestReport:
-        """Ingest files and directories; ``roots`` confines every file read (links followed) to them."""
-        report = self._ingestor.ingest_paths(
-            paths, collection, include=include, exclude=exclude, progress=progress, roots=roots
-        )
+        """Ingest files and directories; ``roots`` confines every file read (links followed) to them.
+
+        ``progress(item, files_read, files_total)`` fires as each file is read and chunked, ``on_chunks(n)``
+        as each few chunks are embedded (the slow part), so a caller can show honest progress and a rate.
+        """
+        with self._watching(on_chunks):
+            report = self._ingestor.ingest_paths(
+                paths, collection, include=include, exclude=exclude, progress=progress, roots=roots
+            )
         self._refresh(collection)
         return report
+
+    @contextmanager
+    def _watching(self, on_chunks: Callable[[int], None] | None) -> Iterator[None]:
+        embedder = self.embedder
+        if on_chunks is None or not isinstance(embedder, _LazyEmbedder):
+            yield
+            return
+        embedder.on_embedded = on_chunks
+        try:
+            yield
+        finally:
+            embedder.on_embedded = None
 
     def ingest_texts(
         self,
@@ -125,8 +191,10 @@ class Deepwell:
         collection: str = "default",
         *,
         progress: Progress | None = None,
+        on_chunks: Callable[[int], None] | None = None,
     ) -> IngestReport:
-        report = self._ingestor.ingest_texts(items, collection, progress=progress)
+        with self._watching(on_chunks):
+            report = self._ingestor.ingest_texts(items, collection, progress=progress)
         self._refresh(collection)
         return report
 

@@ -1,4 +1,13 @@
-"""Claude Desktop integration: a config entry, and a merge into the user's config file that keeps the rest."""
+"""MCP client set-up: a config entry in each client's documented format, and a merge into the user's config
+file that keeps everything else.
+
+| client          | file                                               | key          | entry extras     |
+|-----------------|----------------------------------------------------|--------------|------------------|
+| claude-desktop  | Claude/claude_desktop_config.json (per platform)   | mcpServers   |                  |
+| cursor          | ~/.cursor/mcp.json (or a project's .cursor/mcp.json)| mcpServers  |                  |
+| vscode          | .vscode/mcp.json in the workspace                  | servers      | "type": "stdio"  |
+| claude-code     | .mcp.json in the project (project scope)           | mcpServers   | "type": "stdio"  |
+"""
 
 from __future__ import annotations
 
@@ -13,7 +22,17 @@ from typing import Any
 from deepwell.core.errors import InputError
 from deepwell.core.settings import Settings
 
-__all__ = ["claude_config_path", "config_entry", "install"]
+__all__ = ["CLIENTS", "claude_config_path", "client_config", "client_config_path", "config_entry", "install"]
+
+CLIENTS = ("claude-desktop", "cursor", "vscode", "claude-code")
+# the top-level key each client reads its servers from, and whether entries name their transport
+_KEY = {
+    "claude-desktop": "mcpServers",
+    "cursor": "mcpServers",
+    "vscode": "servers",
+    "claude-code": "mcpServers",
+}
+_TYPED = {"vscode", "claude-code"}
 
 
 def claude_config_path() -> Path:
@@ -24,6 +43,26 @@ def claude_config_path() -> Path:
     return (
         Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "Claude/claude_desktop_config.json"
     )
+
+
+def client_config_path(client: str) -> Path:
+    """Where ``client`` reads its MCP servers: user-wide for the desktop apps, the current project else."""
+    _check(client)
+    if client == "claude-desktop":
+        return claude_config_path()
+    if client == "cursor":
+        return Path.home() / ".cursor" / "mcp.json"
+    if client == "vscode":
+        return Path.cwd() / ".vscode" / "mcp.json"
+    return Path.cwd() / ".mcp.json"
+
+
+def _check(client: str) -> None:
+    if client not in CLIENTS:
+        raise InputError(
+            f"Unknown client {client!r}; supported: {', '.join(CLIENTS)}. "
+            "For another client, `deepwell mcp config` prints the command, args and env to enter."
+        )
 
 
 def _command() -> str:
@@ -47,6 +86,17 @@ def config_entry(settings: Settings, name: str = "deepwell") -> dict[str, Any]:
     return {"mcpServers": {name: {"command": _command(), "args": ["mcp", "stdio"], "env": env}}}
 
 
+def client_config(
+    settings: Settings, client: str = "claude-desktop", name: str = "deepwell"
+) -> dict[str, Any]:
+    """The config snippet for ``client``, in the shape that client's documentation gives."""
+    _check(client)
+    entry = dict(config_entry(settings, name)["mcpServers"][name])
+    if client in _TYPED:
+        entry = {"type": "stdio", **entry}
+    return {_KEY[client]: {name: entry}}
+
+
 def _free_name(path: Path) -> Path:
     """``path``, or ``path-1``, ``path-2``...: two installs in one second must not overwrite a backup."""
     candidate, n = path, 0
@@ -57,10 +107,15 @@ def _free_name(path: Path) -> Path:
 
 
 def install(
-    settings: Settings, config_path: Path | None = None, name: str = "deepwell"
+    settings: Settings,
+    config_path: Path | None = None,
+    name: str = "deepwell",
+    client: str = "claude-desktop",
 ) -> tuple[Path, Path | None]:
-    """Merge the entry into the config file; back up the old file first. Returns (path, backup)."""
-    path = config_path or claude_config_path()
+    """Merge the entry into the client's config file; back up the old file first. Returns (path, backup)."""
+    _check(client)
+    key = _KEY[client]
+    path = config_path or client_config_path(client)
     data: dict[str, Any] = {}
     backup = None
     if path.exists():
@@ -76,10 +131,10 @@ def install(
             raise InputError(f"{path} does not hold a JSON object; nothing was changed.")
         backup = _free_name(path.with_name(f"{path.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}"))
         shutil.copy2(path, backup)
-    servers = data.setdefault("mcpServers", {})
+    servers = data.setdefault(key, {})
     if not isinstance(servers, dict):
-        raise InputError(f"'mcpServers' in {path} is not an object; nothing was changed.")
-    servers.update(config_entry(settings, name)["mcpServers"])
+        raise InputError(f"'{key}' in {path} is not an object; nothing was changed.")
+    servers.update(client_config(settings, client, name)[key])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

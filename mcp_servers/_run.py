@@ -5,11 +5,16 @@ from __future__ import annotations
 import hmac
 import logging
 import sys
-from typing import Any
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from deepwell.mcp_servers._server import build_server
 
 from deepwell.core.settings import Settings
+
+if TYPE_CHECKING:
+    from deepwell.sdk import Deepwell
 
 __all__ = ["http_app", "run_stdio", "serve_http"]
 
@@ -46,16 +51,31 @@ class _BearerAuth:
         await self.app(scope, receive, send)
 
 
-def http_app(settings: Settings, token: str | None = None) -> Any:
-    """The ASGI app: ``/mcp`` (streamable HTTP) and ``/health``."""
+def http_app(settings: Settings, token: str | None = None, dw: Deepwell | None = None) -> Any:
+    """The ASGI app: ``/mcp`` (streamable HTTP) and ``/health``.
+
+    ``/health`` asks the database too: a replica whose store is unreachable answers 503, so a load
+    balancer or compose stops sending it work instead of letting every tool call fail.
+    """
+    import anyio
     from starlette.requests import Request
     from starlette.responses import JSONResponse
 
-    server = build_server(settings)
+    from deepwell.sdk import Deepwell
+
+    dw = dw or Deepwell(settings)
+    server = build_server(settings, dw)
 
     @server.custom_route("/health", methods=["GET"])
     async def health(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "server": "deepwell"})
+        try:
+            await anyio.to_thread.run_sync(dw.store.ping)
+        except Exception as exc:
+            return JSONResponse(
+                {"status": "error", "server": "deepwell", "database": f"{type(exc).__name__}: {exc}"[:300]},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ok", "server": "deepwell", "database": dw.store.dialect})
 
     app = server.streamable_http_app(
         host=settings.http_host,
@@ -65,10 +85,25 @@ def http_app(settings: Settings, token: str | None = None) -> Any:
     return _BearerAuth(app, token) if token else app
 
 
-def serve_http(settings: Settings, host: str, port: int, token: str | None) -> None:
+def serve_http(
+    settings: Settings,
+    host: str,
+    port: int,
+    token: str | None,
+    ingest: Sequence[Path] = (),
+    ingest_collection: str = "corpus",
+) -> None:
+    """Serve until stopped; ``ingest`` paths are brought up to date first (unchanged files are skipped),
+    so a container that mounts a corpus answers from it as soon as its health check passes."""
     import uvicorn
 
-    app = http_app(settings, token)
+    from deepwell.sdk import Deepwell
+
+    dw = Deepwell(settings)
+    if ingest:
+        report = dw.ingest(list(ingest), ingest_collection)
+        log.warning("ingested %s into %r: %s", ", ".join(map(str, ingest)), ingest_collection, report.summary)
+    app = http_app(settings, token, dw)
     if not token and host not in ("127.0.0.1", "localhost", "::1"):
         log.warning(
             "Serving on %s without a token: anyone who can reach this port can read and change your "

@@ -458,11 +458,21 @@ def _register_rlm(server: MCPServer, settings: Settings, dw: Deepwell, get_llm: 
             str | None,
             Field(description="Or over one file, or a directory of them, under the allowed roots."),
         ] = None,
-        mode: Literal["auto", "actions", "code"] = "auto",
+        mode: Annotated[
+            Literal["auto", "actions", "code"] | None,
+            Field(description="How the model explores the context; omit for the server's default."),
+        ] = None,
     ) -> AnswerOut:
         """Answer over a context far larger than the model's window (Recursive Language Model)."""
         if (collection is None) == (path is None):
             raise InputError("Pass exactly one of collection or path.")
+        if settings.rlm_mode != "auto" and mode not in (None, "auto", settings.rlm_mode):
+            raise InputError(
+                f"This server runs RLM in {settings.rlm_mode} mode only "
+                f"(DEEPWELL_RLM_MODE={settings.rlm_mode}): model-written code has no isolated sandbox "
+                "here. Omit mode or pass it."
+            )
+        mode = settings.rlm_mode if mode in (None, "auto") else mode
         context: Any
         if collection is not None:
             context = rlm.CollectionRef(collection)

@@ -3,11 +3,16 @@
 Connection pooling, per-request timeouts, bounded retries with exponential backoff on 429/5xx and
 connection failures, and a semaphore so sub-calls fan out to a server pool without overrunning it.
 Every failure ends as an ``LLMConnectionError`` that says what the server did.
+
+Several base URLs (a list, or comma-separated) make a pool of replicas: each request goes to the replica
+with the fewest requests in flight (ties taken in turn), and a retry after a connection failure or a 5xx
+goes to another replica first, so one replica going down costs a retry, not an error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import re
@@ -39,7 +44,7 @@ class _FormatRejected(LLMConnectionError):
 class OpenAICompatLLM:
     def __init__(
         self,
-        base_url: str,
+        base_url: str | list[str],
         *,
         model: str = "default",
         api_key: str | None = None,
@@ -55,7 +60,14 @@ class OpenAICompatLLM:
         """``sampling``: the defaults a call gets; only temperature and top_p are sent (every server
         takes them), and the loop guard trims what comes back."""
         self.sampling = sampling or resolve_sampling()
-        self.base_url = base_url.rstrip("/")
+        urls = [
+            u.strip().rstrip("/") for u in (base_url.split(",") if isinstance(base_url, str) else base_url)
+        ]
+        urls = [u for u in urls if u]
+        if not urls:
+            raise LLMConnectionError("No model server URL given; set DEEPWELL_LLM_BASE_URL.")
+        self.base_urls = urls
+        self.base_url = urls[0] if len(urls) == 1 else ",".join(urls)
         self.name = model
         self.n_ctx = n_ctx
         self.max_retries = max_retries
@@ -64,15 +76,38 @@ class OpenAICompatLLM:
         self._schema_style = "json_schema"  # the OpenAI/vLLM/llama-server form; see _response_format
         self._sem = asyncio.Semaphore(max(1, concurrency))
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url,
-            headers=headers,
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            limits=httpx.Limits(
-                max_connections=max(1, concurrency) * 2, max_keepalive_connections=max(1, concurrency)
-            ),
-            transport=transport,
-        )
+        for url in urls:
+            try:
+                httpx.URL(url)
+            except httpx.InvalidURL as exc:
+                raise LLMConnectionError(
+                    f"{url!r} is not a valid model server URL ({exc}); set DEEPWELL_LLM_BASE_URL to e.g. "
+                    "http://127.0.0.1:8080/v1, several separated by commas."
+                ) from None
+        self._clients = [
+            httpx.AsyncClient(
+                base_url=url,
+                headers=headers,
+                timeout=httpx.Timeout(timeout, connect=10.0),
+                limits=httpx.Limits(
+                    max_connections=max(1, concurrency) * 2, max_keepalive_connections=max(1, concurrency)
+                ),
+                transport=transport,
+            )
+            for url in urls
+        ]
+        self._inflight = [0] * len(urls)
+        self._turn = 0
+        self.served = [0] * len(urls)  # requests sent to each replica, for load reports
+
+    def _pick(self, avoid: int | None) -> int:
+        """The least-busy replica, ties in turn; ``avoid`` (the one that just failed) only if it is alone."""
+        n = len(self._clients)
+        order = [(self._turn + i) % n for i in range(n)]
+        candidates = [i for i in order if i != avoid] or order
+        best = min(candidates, key=lambda i: self._inflight[i])
+        self._turn = (best + 1) % n
+        return best
 
     def count_tokens(self, text: str) -> int:
         """Exact when a local tokenizer (the same GGUF) is configured; otherwise ~3.5 chars per token."""
@@ -89,38 +124,57 @@ class OpenAICompatLLM:
     async def _open(self, path: str, payload: dict[str, Any], *, stream: bool) -> httpx.Response:
         """POST with bounded retries on 429/5xx, timeouts and connection failures.
 
-        The response comes back read, or for ``stream=True`` still open (the caller closes it); a
-        stream is retried only before its first byte, so no partial output is ever repeated.
+        The response comes back read, or for ``stream=True`` still open (the caller closes it with
+        :meth:`_release`); a stream is retried only before its first byte, so no partial output is ever
+        repeated. Each attempt goes to the least-busy replica, avoiding the one that just failed.
         """
-        last, retry_after = "", None
+        last, retry_after, failed = "", None, None
         for attempt in range(self.max_retries + 1):
             if attempt:
                 await asyncio.sleep(self._delay(attempt, retry_after))
-            request = self._client.build_request("POST", path, json=payload)
+            i = self._pick(failed)
+            client = self._clients[i]
+            self._inflight[i] += 1
+            self.served[i] += 1
+            keep = False
             try:
-                resp = await self._client.send(request, stream=stream)
-            except httpx.TimeoutException:
-                last = "timed out"
-                continue
-            except _TRANSIENT as exc:
-                last = f"cannot connect ({exc.__class__.__name__})"
-                continue
-            if resp.status_code < 400:
-                return resp
-            body = (await resp.aread()).decode(errors="replace")
-            await resp.aclose()
-            if "response_format" in payload and "response_format" in body:  # llama-cpp-python says 500
-                raise _FormatRejected(
-                    f"{self.base_url} refused the JSON-schema output request: {body[:300]}. Use a server "
-                    "with structured output (llama.cpp, vLLM, OpenAI) or call without json_schema/tools."
-                )
-            if resp.status_code not in _RETRY_STATUS:
-                raise self._refused(path, resp.status_code, body)
-            last, retry_after = f"HTTP {resp.status_code}: {body[:200]}", resp.headers.get("retry-after")
+                request = client.build_request("POST", path, json=payload)
+                try:
+                    resp = await client.send(request, stream=stream)
+                except httpx.TimeoutException:
+                    last, failed = f"{self.base_urls[i]} timed out", i
+                    continue
+                except _TRANSIENT as exc:
+                    last, failed = f"cannot connect to {self.base_urls[i]} ({exc.__class__.__name__})", i
+                    continue
+                if resp.status_code < 400:
+                    keep = stream
+                    resp.extensions["deepwell_replica"] = i
+                    return resp
+                body = (await resp.aread()).decode(errors="replace")
+                await resp.aclose()
+                if "response_format" in payload and "response_format" in body:  # llama-cpp-python says 500
+                    raise _FormatRejected(
+                        f"{self.base_urls[i]} refused the JSON-schema output request: {body[:300]}. Use a "
+                        "server with structured output (llama.cpp, vLLM, OpenAI) or call without "
+                        "json_schema/tools."
+                    )
+                if resp.status_code not in _RETRY_STATUS:
+                    raise self._refused(path, resp.status_code, body)
+                last, retry_after = f"HTTP {resp.status_code}: {body[:200]}", resp.headers.get("retry-after")
+                failed = i
+            finally:
+                if not keep:
+                    self._inflight[i] -= 1
         raise LLMConnectionError(
             f"The model server at {self.base_url} failed {self.max_retries + 1} times (last: {last}). "
             "Start it (e.g. python -m llama_cpp.server --model M.gguf) or fix DEEPWELL_LLM_BASE_URL."
         )
+
+    def _release(self, resp: httpx.Response) -> None:
+        i = resp.extensions.get("deepwell_replica")
+        if isinstance(i, int):
+            self._inflight[i] -= 1
 
     async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         async with self._sem:
@@ -285,10 +339,14 @@ class OpenAICompatLLM:
                     "the partial reply was shown. Ask again."
                 ) from exc
             finally:
+                self._release(resp)
                 await resp.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in self._clients:
+            # connections opened on an event loop that has since closed cannot be closed politely
+            with contextlib.suppress(RuntimeError):
+                await client.aclose()
 
 
 def _json_problem(text: str, schema: dict[str, Any], finish: str) -> str | None:

@@ -164,8 +164,28 @@ class Store:
     ) -> tuple[int, bool]:
         """Insert or atomically replace one document with its chunks and embeddings.
 
-        Returns ``(document_id, replaced)``.
+        Returns ``(document_id, replaced)``. Two writers (replicas over one PostgreSQL) putting the same
+        new URI at once both find no row; the later insert breaks the unique key and is retried (a few
+        times under contention) as a replacement of the committed row, so no caller sees an error and no
+        document is duplicated.
         """
+        for _ in range(4):
+            try:
+                return self._put_document(collection_id, uri, title, text, content_hash, metadata, chunks)
+            except IntegrityError:
+                continue  # another writer committed this URI between our read and our insert
+        return self._put_document(collection_id, uri, title, text, content_hash, metadata, chunks)
+
+    def _put_document(
+        self,
+        collection_id: int,
+        uri: str,
+        title: str,
+        text: str,
+        content_hash: str,
+        metadata: dict[str, Any],
+        chunks: Sequence[NewChunk],
+    ) -> tuple[int, bool]:
         with self.session() as s, s.begin():
             old = s.scalar(
                 select(Document).where(Document.collection_id == collection_id, Document.uri == uri)

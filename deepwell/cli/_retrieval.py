@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from deepwell.cli._common import err_console, handle_errors, load_settings, out_console, print_json
@@ -40,6 +40,57 @@ def _parse_filters(items: list[str] | None) -> dict[str, Any] | None:
     return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
 
 
+class _IngestProgress:
+    """What ingest really did so far: files read and chunked, chunks embedded, and the embedding rate.
+
+    No time estimate: chunks per file vary too much to promise one. On a terminal a live line; otherwise
+    (CI logs, pipes) one plain line every few seconds, so a long ingest is visibly alive.
+    """
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.files = self.total = self.embedded = 0
+        self.item = "loading models"
+        self.every = every
+        self.t0 = self.last = time.perf_counter()
+        self.live = err_console.is_terminal
+        self.bar = Progress(
+            TextColumn("[bold]ingest"),
+            BarColumn(),
+            TextColumn("{task.fields[line]}"),
+            console=err_console,
+            transient=True,
+            disable=not self.live,
+        )
+        self.task = self.bar.add_task("ingest", total=None, line="loading models")
+
+    def __enter__(self) -> _IngestProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(None, None, None)
+
+    def _line(self) -> str:
+        took = time.perf_counter() - self.t0
+        rate = f", {self.embedded / took:.1f} chunks/s" if self.embedded and took > 0 else ""
+        return f"{self.files}/{self.total} files read, {self.embedded} chunks embedded{rate} · {self.item}"
+
+    def _show(self) -> None:
+        if self.live:
+            self.bar.update(self.task, completed=self.files, total=self.total or None, line=self._line())
+        elif time.perf_counter() - self.last >= self.every:
+            self.last = time.perf_counter()
+            err_console.print(f"ingest: {self._line()}", highlight=False, soft_wrap=True)
+
+    def file(self, item: str, done: int, total: int) -> None:
+        self.files, self.total, self.item = done, total, Path(item).name[-40:]
+        self._show()
+
+    def chunks(self, n: int) -> None:
+        self.embedded += n
+        self._show()
+
+
 @handle_errors
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or directories (searched recursively).")],
@@ -50,22 +101,11 @@ def ingest(
 ) -> None:
     """Ingest .txt, .md, .html and .pdf files; unchanged ones are skipped, changed ones replaced."""
     dw = _open()
-    with Progress(
-        TextColumn("[bold]ingest"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.description}"),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("loading models", total=None)
-
-        def progress(item: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=Path(item).name[-40:])
-
-        t0 = time.perf_counter()
-        report = dw.ingest(paths, collection, include=include, exclude=exclude, progress=progress)
+    t0 = time.perf_counter()
+    with _IngestProgress() as shown:
+        report = dw.ingest(
+            paths, collection, include=include, exclude=exclude, progress=shown.file, on_chunks=shown.chunks
+        )
     seconds = time.perf_counter() - t0
     if as_json:
         print_json({**report.to_dict(), "collection": collection, "seconds": round(seconds, 2)})
@@ -103,7 +143,12 @@ def search(
     )
     if as_json:
         print_json(
-            {"query": query, "collection": collection, "mode": mode, "hits": [h.to_dict() for h in hits]}
+            {
+                "query": query,
+                "collection": collection,
+                "mode": mode,
+                "hits": [{**h.to_dict(), "citation": h.citation} for h in hits],
+            }
         )
         return
     if not hits:
@@ -134,6 +179,28 @@ def collections(as_json: JsonOpt = False) -> None:
         table.add_row(
             c.name, str(c.documents), str(c.chunks), c.embedding_model, f"{c.created_at:%Y-%m-%d %H:%M}"
         )
+    out_console.print(table)
+
+
+@handle_errors
+def docs(
+    collection: CollectionOpt = "default",
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many.")] = 1000,
+    offset: Annotated[int, typer.Option(help="Skip this many first.")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """List a collection's documents: id, URI, title, size and chunks (ids work with `deepwell rm`)."""
+    dw = _open()
+    rows = dw.documents(collection, limit=limit, offset=offset)
+    if as_json:
+        print_json({"collection": collection, "documents": rows})
+        return
+    if not rows:
+        out_console.print(f"{collection} has no documents. Try: deepwell ingest PATH -c {collection}")
+        return
+    table = Table(*(k for k in rows[0] if k != "metadata"))
+    for r in rows:
+        table.add_row(*(str(v) for k, v in r.items() if k != "metadata"))
     out_console.print(table)
 
 
@@ -240,5 +307,6 @@ def register(app: typer.Typer) -> None:
     app.command()(ingest)
     app.command()(search)
     app.command()(collections)
+    app.command()(docs)
     app.command()(rm)
     app.command()(doctor)

@@ -82,6 +82,11 @@ def _progress_printer(status: Any, quiet: bool) -> Any:
     return show
 
 
+def _looks_like_a_path(value: str) -> bool:
+    """``-c`` used to mean ``--context``: catch old habits (a path, or ``-`` for stdin) with a hint."""
+    return value == "-" or "/" in value or "\\" in value or Path(value).expanduser().is_file()
+
+
 def _read_stdin() -> str:
     text = sys.stdin.read()
     if not text.strip():
@@ -99,11 +104,12 @@ def ask(
         str | None,
         typer.Option(
             "--context",
-            "-c",
             help="A text/Markdown/HTML/PDF file, a directory of them (one document each), or - for stdin.",
         ),
     ] = None,
-    collection: Annotated[str | None, typer.Option(help="Answer over this ingested collection.")] = None,
+    collection: Annotated[
+        str | None, typer.Option("--collection", "-c", help="Answer over this ingested collection.")
+    ] = None,
     mode: Annotated[
         str, typer.Option(help="auto (plain model if it fits, else a probe picks), actions, code or plain.")
     ] = "auto",
@@ -129,8 +135,13 @@ def ask(
     Exit code 0 when answered, 3 when the (last) run ended without an answer (not found, or a budget ran
     out), 1 on an error. With --interactive, follow-up questions reuse the loaded, indexed context.
     """
+    if collection is not None and _looks_like_a_path(collection):
+        raise InputError(
+            f"-c is --collection (as in every deepwell command), and {collection!r} looks like a file or "
+            f"directory: pass it as --context {collection}."
+        )
     if (context is None) == (collection is None):
-        raise InputError("Pass exactly one of --context FILE (or - for stdin) and --collection NAME.")
+        raise InputError("Pass exactly one of --context FILE (or - for stdin) and --collection/-c NAME.")
     if mode not in ("auto", "actions", "code", "plain"):
         raise InputError(f"Unknown --mode {mode!r}; use auto, actions, code or plain.")
     if sandbox not in (None, "process", "docker"):

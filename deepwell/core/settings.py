@@ -6,12 +6,14 @@ doors reads the environment.
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from platformdirs import user_data_dir
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings"]
 
@@ -118,8 +120,17 @@ class Settings(BaseSettings):
         "(no minimal root, no uid drop: only seccomp and the audit hook). Off: code mode is refused there.",
     )
 
+    rlm_mode: Literal["auto", "actions", "code"] = Field(
+        default="auto",
+        description="Mode of RLM runs the servers start; actions where code cannot be isolated (containers)",
+    )
+
     # MCP
-    allowed_roots: list[Path] = Field(default_factory=list, description="Roots the MCP ingest tool may read.")
+    allowed_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Roots the MCP ingest tool may read: a JSON list, or paths separated by the OS path "
+        "separator (':' on Linux/macOS), or one plain path",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = 8765
     auth_token: str | None = None
@@ -129,6 +140,25 @@ class Settings(BaseSettings):
     http_session_idle_seconds: float = Field(
         default=600.0, gt=0, description="An MCP HTTP session with no request for this long is closed."
     )
+
+    @field_validator("allowed_roots", mode="before")
+    @classmethod
+    def _roots(cls, value: Any) -> Any:
+        """``/srv/docs``, ``/a:/b`` and ``["/a", "/b"]`` all work: people type a path before reading docs."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ValueError(
+                    f"DEEPWELL_ALLOWED_ROOTS looks like JSON but is not ({exc.msg}): write "
+                    '\'["/path/one", "/path/two"]\' or just /path/one'
+                ) from None
+        return [part for part in text.split(os.pathsep) if part.strip()]
 
     @property
     def db_url(self) -> str:

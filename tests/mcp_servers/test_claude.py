@@ -65,7 +65,7 @@ def test_install_creates_a_missing_file(tmp_path: Path) -> None:
         ("{not json", [], "is not valid JSON"),
         ("[1, 2]", [], "does not hold a JSON object"),
         ('{"mcpServers": []}', [], "'mcpServers'"),
-        ("{}", ["--client", "cursor"], "Unknown client 'cursor'"),
+        ("{}", ["--client", "zed"], "Unknown client 'zed'"),
     ],
 )
 def test_install_refuses_to_damage_a_config(
@@ -88,4 +88,48 @@ async def test_the_generated_entry_starts_a_working_server(loaded: Settings, tmp
     )
     async with Client(params) as client:
         hits = await client.call_tool("search", {"query": "API key rotation", "collection": "kb", "k": 1})
+    assert hits.structured_content["hits"][0]["uri"].endswith("handbook.md")
+
+
+# where each client keeps its servers, per its documentation, and how it reads one entry
+CLIENT_FILES = {
+    "claude-desktop": ("claude_desktop_config.json", "mcpServers"),
+    "cursor": (".cursor/mcp.json", "mcpServers"),
+    "vscode": (".vscode/mcp.json", "servers"),
+    "claude-code": (".mcp.json", "mcpServers"),
+}
+
+
+def _read_like_the_client(path: Path, key: str, name: str) -> StdioServerParameters:
+    """Parse the file as the client does: JSON, the servers under its key, a stdio entry (VS Code and
+    Claude Code name the transport; the desktop apps imply it), env values as strings."""
+    entry = json.loads(path.read_text())[key][name]
+    assert entry.get("type", "stdio") == "stdio"
+    assert isinstance(entry["command"], str) and Path(entry["command"]).is_absolute()
+    assert all(isinstance(a, str) for a in entry["args"])
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in entry.get("env", {}).items())
+    return StdioServerParameters(command=entry["command"], args=entry["args"], env=entry.get("env"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("client", list(CLIENT_FILES))
+async def test_each_client_config_launches_a_working_server(
+    loaded: Settings, tmp_path: Path, client: str
+) -> None:
+    """`deepwell mcp install --client X` writes X's file; the entry, launched with only its command, args
+    and env (as the client launches it), serves a search over stdio."""
+    rel, key = CLIENT_FILES[client]
+    cfg = tmp_path / "home" / rel
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(json.dumps({key: {"other": {"command": "/usr/bin/true", "args": []}}}))
+    r = run(["install", "--client", client, "--config-path", str(cfg)], loaded.data_dir)
+    assert r.returncode == 0, r.stderr
+    printed = json.loads(run(["config", "--client", client], loaded.data_dir).stdout)
+    assert json.loads(cfg.read_text())[key]["deepwell"] == printed[key]["deepwell"]
+    assert "other" in json.loads(cfg.read_text())[key]
+
+    params = _read_like_the_client(cfg, key, "deepwell")
+    params.cwd = tmp_path
+    async with Client(params) as mcp_client:
+        hits = await mcp_client.call_tool("search", {"query": "API key rotation", "collection": "kb", "k": 1})
     assert hits.structured_content["hits"][0]["uri"].endswith("handbook.md")

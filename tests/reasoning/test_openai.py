@@ -218,3 +218,39 @@ async def test_real_server_tool_calls_are_valid(llama_server: str) -> None:
     )
     assert c.tool_calls == [ToolCall("get_weather", {"city": "Paris"})] or (c.text and not c.tool_calls)
     await llm.aclose()
+
+
+async def test_pool_spreads_load_and_fails_over() -> None:
+    """Two replicas: concurrent requests go to the less busy one; a replica that refuses connections
+    costs a retry on the other, never an error."""
+    seen: list[str] = []
+    down: set[str] = set()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        if host in down:
+            raise httpx.ConnectError("refused", request=request)
+        seen.append(host)
+        await asyncio.sleep(0.02)
+        return httpx.Response(200, json=_reply(host))
+
+    llm = OpenAICompatLLM(
+        "http://a/v1, http://b/v1", transport=httpx.MockTransport(handler), backoff=0.001, concurrency=4
+    )
+    assert llm.base_urls == ["http://a/v1", "http://b/v1"]
+    replies = await asyncio.gather(*(llm.complete(MSG) for _ in range(8)))
+    assert sorted(r.text for r in replies) == ["a"] * 4 + ["b"] * 4
+    down.add("a")
+    seen.clear()
+    replies = await asyncio.gather(*(llm.complete(MSG) for _ in range(4)))
+    assert [r.text for r in replies] == ["b"] * 4 and seen == ["b"] * 4
+    assert llm._inflight == [0, 0]
+    down.add("b")
+    with pytest.raises(LLMConnectionError, match="cannot connect"):
+        await llm.complete(MSG)
+    await llm.aclose()
+
+
+def test_an_invalid_url_is_one_clear_error() -> None:
+    with pytest.raises(LLMConnectionError, match="not a valid model server URL"):
+        OpenAICompatLLM("http://127.0.0.1:${PORT/v1")

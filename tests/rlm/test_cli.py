@@ -97,6 +97,8 @@ def test_bad_input_is_one_clear_message(tmp_path: Path, haystack: Path) -> None:
         (["What?", "--context", str(haystack), "--mode", "fast"], "Unknown --mode"),
         (["What?", "--context", str(haystack), "--sandbox", "vm"], "Unknown --sandbox"),
         (["What?", "--context", "-"], "read nothing from stdin"),
+        (["What?", "-c", str(haystack)], "-c is --collection"),
+        (["What?", "-c", "-"], "pass it as --context -"),
         (["show", _seed_run(data), "--html", str(tmp_path / "no" / "dir" / "x.html")], "Cannot write"),
     ]
     for args, message in cases:
@@ -143,7 +145,7 @@ def test_answers_a_needle_with_the_real_model_then_shows_the_run(tmp_path: Path,
     r = run(
         [
             "What is the special magic number for amber-falcon?",
-            "-c",
+            "--context",
             str(haystack),
             "--mode",
             "actions",
@@ -158,7 +160,7 @@ def test_answers_a_needle_with_the_real_model_then_shows_the_run(tmp_path: Path,
 
     # a question the context cannot answer, context on stdin: a recorded non-answer, never an invented number
     r = run(
-        ["What is the special magic number for silver-otter?", "-c", "-", "--mode", "actions", "-q"],
+        ["What is the special magic number for silver-otter?", "--context", "-", "--mode", "actions", "-q"],
         data,
         stdin=haystack.read_text(),
     )
