@@ -29,7 +29,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from deepwell.rlm._strategies import FUNCTION_WORDS as _FUNCTION
 from deepwell.rlm._strategies import _value_in, _words
@@ -487,7 +487,14 @@ def _complete(op: str, question: str, tree: Any, source: str) -> Plan:
         first = re.match(r"(?:\w+ )?(?:which|what)\s+([\w-]+)", asking, re.I)
         if first and level_of(first.group(1)):
             op = "enclosing"
-    return Plan(op=op, terms=[t for t, _, _ in terms], levels=seen, counted=counted, field=fld, source=source)
+    return Plan(
+        op=cast(Op, op),
+        terms=[t for t, _, _ in terms],
+        levels=seen,
+        counted=counted,
+        field=fld,
+        source=source,
+    )
 
 
 _MODEL_SCHEMA = {
@@ -834,7 +841,8 @@ async def _locate(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome
         if not path:  # prose without headings: "where" asks for what the sentence says
             return await _read_value(e, c, question, parent)
         return Outcome("answered", " > ".join(path), ev, "located by rare terms; path of enclosing headings")
-    labels, taken = [], set()
+    labels = []
+    taken: set[int] = set()
     for lv in c.plan.levels:
         anc = _enclosing(node, lv, taken)
         if anc is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.markup import escape
@@ -44,7 +44,7 @@ def ask(
     citations go to stdout. Exit code 0 when answered, 3 when not found. The run is stored: `deepwell runs
     show RUN_ID`.
     """
-    from deepwell.agents import METHODS
+    from deepwell.agents import METHODS, Method
 
     if method not in METHODS:
         raise InputError(f"Unknown --method {method!r}; use one of {', '.join(METHODS)}.")
@@ -70,8 +70,13 @@ def ask(
 
         result = asyncio.run(
             dw.ask_async(
-                question, collection, method=method, k=k, samples=samples, on_text=show if streamed else None
-            )  # type: ignore[arg-type]
+                question,
+                collection,
+                method=cast(Method, method),
+                k=k,
+                samples=samples,
+                on_text=show if streamed else None,
+            )
         )
         if streamed:
             sys.stderr.write("\n")
