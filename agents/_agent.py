@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import jsonschema
-from deepwell.agents._toolbox import ToolBox, ToolInfo
 
+from deepwell.agents._toolbox import ToolBox, ToolInfo
 from deepwell.core.errors import DeepwellError
 
 __all__ = ["AgentResult", "AgentStep", "ToolAgent"]

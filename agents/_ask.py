@@ -18,10 +18,9 @@ from typing import Any, Literal
 from deepwell.agents._moa import MixtureOfAgents, MoAConfig, Proposer, answer_messages
 from deepwell.agents._record import Recorder
 from deepwell.agents._sources import NOT_FOUND, Citation, check_support, number_sources
+from deepwell.core.errors import InputError
 from deepwell.reasoning import LLM
 from deepwell.storage import RunLog
-
-from deepwell.core.errors import InputError
 
 __all__ = ["METHODS", "AskResult", "Method", "ask"]
 

@@ -23,9 +23,8 @@ from typing import Any
 
 from deepwell.agents._record import Recorder
 from deepwell.agents._sources import Citation, check_support, focus, new_words
-from deepwell.reasoning import LLM, Message
-
 from deepwell.core.errors import DeepwellError, InputError, LLMError
+from deepwell.reasoning import LLM, Message
 
 __all__ = ["MixtureOfAgents", "MoAConfig", "MoAResult", "Proposal", "Proposer", "answer_messages"]
 

@@ -9,9 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deepwell.mcp_servers._server import build_server
-
 from deepwell.core.settings import Settings
+from deepwell.mcp_servers._server import build_server
 
 if TYPE_CHECKING:
     from deepwell.sdk import Deepwell

@@ -18,6 +18,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from deepwell.core.errors import DeepwellError, InputError
+from deepwell.core.settings import Settings
 from deepwell.mcp_servers._schemas import (
     AnswerOut,
     ChunkOut,
@@ -39,13 +46,6 @@ from deepwell.mcp_servers._schemas import (
 )
 from deepwell.retrieval import documents as doctools
 from deepwell.retrieval import file_problem, within_roots
-from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.types import ToolAnnotations
-from pydantic import Field
-
-from deepwell.core.errors import DeepwellError, InputError
-from deepwell.core.settings import Settings
 from deepwell.sdk import Deepwell
 
 __all__ = ["build_server"]

@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+
+from deepwell.core.errors import ContextWindowError, ModelError, OutputError
 from deepwell.reasoning._guard import LoopGuard, find_loop, trim_loop
 from deepwell.reasoning._models import check_gguf
 from deepwell.reasoning._sampling import Sampling, resolve_sampling
 from deepwell.reasoning._tools import parse_tool_reply, tool_choice_schema, tool_prompt
 from deepwell.reasoning._types import Completion, Message, ToolSpec, Usage
-
-from deepwell.core.errors import ContextWindowError, ModelError, OutputError
 
 __all__ = ["LlamaCppLLM"]
 

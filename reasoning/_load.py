@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from deepwell.core.errors import ConfigError, ModelError
+from deepwell.core.settings import Settings
 from deepwell.reasoning._gguf import read_gguf_metadata
 from deepwell.reasoning._models import resolve_model_path
 from deepwell.reasoning._sampling import Sampling, resolve_sampling
 from deepwell.reasoning._types import LLM, Message
-
-from deepwell.core.errors import ConfigError, ModelError
-from deepwell.core.settings import Settings
 
 __all__ = ["BACKENDS", "fit_messages", "load_llm", "sampling_for"]
 

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deepwell.reasoning._gguf import FILE_TYPES, read_gguf_metadata
-
 from deepwell.core.errors import ModelError
+from deepwell.reasoning._gguf import FILE_TYPES, read_gguf_metadata
 
 __all__ = ["PACKAGED_MODELS", "PackagedModel", "check_gguf", "model_info", "resolve_model_path"]
 

@@ -22,12 +22,12 @@ from typing import Any
 
 import httpx
 import jsonschema
+
+from deepwell.core.errors import ContextWindowError, LLMConnectionError, LLMError, OutputError
 from deepwell.reasoning._guard import LoopGuard, trim_loop
 from deepwell.reasoning._sampling import Sampling, resolve_sampling
 from deepwell.reasoning._tools import parse_tool_reply, tool_choice_schema, tool_prompt
 from deepwell.reasoning._types import Completion, Message, ToolSpec, Usage
-
-from deepwell.core.errors import ContextWindowError, LLMConnectionError, LLMError, OutputError
 
 __all__ = ["OpenAICompatLLM"]
 

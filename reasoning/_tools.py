@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import jsonschema
+
 from deepwell.reasoning._types import ToolCall, ToolSpec
 
 __all__ = ["parse_tool_reply", "tool_choice_schema", "tool_prompt"]

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import regex
-from deepwell.retrieval.headings import find_headings
 
 from deepwell.core.errors import InputError
+from deepwell.retrieval.headings import find_headings
 
 __all__ = [
     "GREP_TIMEOUT",

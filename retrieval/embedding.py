@@ -28,8 +28,16 @@ log = logging.getLogger(__name__)
 @runtime_checkable
 class Embedder(Protocol):
     name: str
-    dim: int
-    max_tokens: int
+
+    @property
+    def dim(self) -> int:
+        """Width of the vectors."""
+        ...
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input in model tokens; longer text is truncated."""
+        ...
 
     def encode(
         self, texts: Sequence[str], *, batch_size: int = 32, on_batch: Callable[[int], None] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+
 from deepwell.retrieval.indexes import Ranked
 
 __all__ = ["FUSIONS", "relative", "rrf", "weighted"]

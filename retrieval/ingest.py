@@ -14,12 +14,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deepwell.core.errors import InputError
 from deepwell.retrieval.chunking import Chunker, ChunkSpan
 from deepwell.retrieval.embedding import Embedder
 from deepwell.retrieval.loaders import LoadedDocument, iter_files, load_file, load_text
 from deepwell.storage import NewChunk, Store
-
-from deepwell.core.errors import InputError
 
 __all__ = ["IngestReport", "Ingestor"]
 

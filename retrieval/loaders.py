@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deepwell.retrieval.paths import file_problem, inside, read_regular_file
-
 from deepwell.core.errors import InputError
+from deepwell.retrieval.paths import file_problem, inside, read_regular_file
 
 __all__ = ["LOADERS", "LoadedDocument", "iter_files", "load_file", "load_text"]
 

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
-from deepwell.retrieval.embedding import Embedder, resolve_model_dir
 
 from deepwell.core.errors import ModelError
+from deepwell.retrieval.embedding import Embedder, resolve_model_dir
 
 __all__ = ["CrossEncoderReranker", "Reranker", "SentenceMaxSimReranker", "load_reranker"]
 

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
+from deepwell.core.errors import ConfigError, InputError
 from deepwell.retrieval.embedding import Embedder
 from deepwell.retrieval.fusion import FUSIONS
 from deepwell.retrieval.indexes import (
@@ -21,8 +23,6 @@ from deepwell.retrieval.indexes import (
 )
 from deepwell.retrieval.rerank import Reranker
 from deepwell.storage import Store
-
-from deepwell.core.errors import ConfigError, InputError
 
 __all__ = ["MODES", "Retriever", "SearchHit"]
 

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from deepwell.core.errors import InputError
 from deepwell.retrieval import BM25Index, read_regular_file
 from deepwell.retrieval.documents import compile_pattern
 from deepwell.retrieval.loaders import LOADERS, iter_files, load_file
 from deepwell.rlm._formats import find_headers, find_titles, parse_records
 from deepwell.rlm._structure import Tree, build_tree
-
-from deepwell.core.errors import InputError
 
 __all__ = ["CollectionRef", "ContextIndex", "Document", "Passage", "load_context"]
 

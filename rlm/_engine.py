@@ -7,12 +7,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from deepwell.core.errors import ContextWindowError, DeepwellError, LLMError
 from deepwell.rlm._budget import Budget, RLMConfig
 from deepwell.rlm._context import ContextIndex
 from deepwell.rlm._tools import ContextTools
 from deepwell.rlm._trajectory import Trajectory
-
-from deepwell.core.errors import ContextWindowError, DeepwellError, LLMError
 
 __all__ = ["Engine"]
 

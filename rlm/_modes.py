@@ -6,12 +6,11 @@ import json
 import re
 from typing import Any
 
+from deepwell.core.errors import DeepwellError, OutputError
 from deepwell.rlm._engine import Engine
 from deepwell.rlm._plan import execute_plan, fill_plan, fill_plan_with_model
 from deepwell.rlm._strategies import Found, count_records
 from deepwell.rlm.sandbox import SANDBOXES, SandboxLimits
-
-from deepwell.core.errors import DeepwellError, OutputError
 
 __all__ = ["run_actions", "run_code"]
 

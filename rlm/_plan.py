@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal, cast
 
+from pydantic import BaseModel, Field, ValidationError
+
 from deepwell.rlm._strategies import FUNCTION_WORDS as _FUNCTION
 from deepwell.rlm._strategies import _value_in, _words
-from pydantic import BaseModel, Field, ValidationError
 
 __all__ = ["OPS", "Outcome", "Plan", "execute_plan", "fill_plan", "key_terms"]
 

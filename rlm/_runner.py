@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from deepwell.core.errors import BudgetExceeded, DeepwellError, InputError
+from deepwell.core.settings import Settings
 from deepwell.rlm._budget import Budget, RLMConfig
 from deepwell.rlm._context import CollectionRef, ContextIndex, load_context
 from deepwell.rlm._engine import Engine
@@ -20,9 +22,6 @@ from deepwell.rlm._store import RunStore
 from deepwell.rlm._strategies import Found, grounded
 from deepwell.rlm._tools import ContextTools, build_context_server
 from deepwell.rlm._trajectory import Trajectory
-
-from deepwell.core.errors import BudgetExceeded, DeepwellError, InputError
-from deepwell.core.settings import Settings
 
 __all__ = ["RLM", "RLMResult", "answer", "answer_async"]
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from deepwell.core.settings import Settings
 from deepwell.retrieval import Retriever, SearchHit, load_embedder
 from deepwell.storage import DocumentRecord, Store
-
-from deepwell.core.settings import Settings
 
 __all__ = ["RunStore"]
 

@@ -35,11 +35,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from deepwell.core.errors import InputError
 from deepwell.retrieval import find_headings
 from deepwell.retrieval.documents import compile_pattern
 from deepwell.rlm._formats import record_fields, table_rows
-
-from deepwell.core.errors import InputError
 
 __all__ = ["LEAF_KINDS", "Match", "Node", "Tree", "build_tree", "entry_fields", "node_dict"]
 

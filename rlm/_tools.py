@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from deepwell.rlm._context import CollectionRef, ContextIndex
-from deepwell.rlm._structure import node_dict
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from deepwell.core.errors import DeepwellError
+from deepwell.rlm._context import CollectionRef, ContextIndex
+from deepwell.rlm._structure import node_dict
 
 __all__ = ["ContextTools", "build_context_server"]
 

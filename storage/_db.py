@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from deepwell.storage._models import Base, Meta
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from deepwell.core.errors import SchemaError, StorageError
+from deepwell.storage._models import Base, Meta
 
 __all__ = ["SCHEMA_VERSION", "open_engine"]
 

@@ -7,11 +7,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from deepwell.storage._models import Run, RunStep
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from deepwell.core.errors import NotFoundError
+from deepwell.storage._models import Run, RunStep
 
 __all__ = ["RunLog", "RunRecord", "StepRecord", "clip_step_data"]
 

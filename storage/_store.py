@@ -10,16 +10,16 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
-from deepwell.storage._db import open_engine
-from deepwell.storage._models import Chunk, Collection, Document, Embedding
-from deepwell.storage._pgvector import PgVector
-from deepwell.storage._records import ChunkRecord, CollectionInfo, DocumentRecord, NewChunk
-from deepwell.storage._runs import RunLog
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from deepwell.core.errors import InputError, NotFoundError, StorageError
+from deepwell.storage._db import open_engine
+from deepwell.storage._models import Chunk, Collection, Document, Embedding
+from deepwell.storage._pgvector import PgVector
+from deepwell.storage._records import ChunkRecord, CollectionInfo, DocumentRecord, NewChunk
+from deepwell.storage._runs import RunLog
 
 __all__ = ["Store"]
 

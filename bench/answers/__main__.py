@@ -24,15 +24,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepwell.agents import MoAConfig, Proposer, answer_messages, ask, number_sources
-from deepwell.reasoning import resolve_model_path
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
 from bench.answers.dataset import Question, load
 from deepwell import Deepwell
+from deepwell.agents import MoAConfig, Proposer, answer_messages, ask, number_sources
 from deepwell.core import Settings
+from deepwell.reasoning import resolve_model_path
 
 err = Console(stderr=True)
 _VERSION = re.compile(r"\b\d+\.\d+\b")

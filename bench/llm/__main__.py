@@ -87,8 +87,9 @@ def _rates(data: list[Row]) -> tuple[float, float]:
 
 async def overhead(s: Setup) -> dict[str, Any]:
     """Deepwell's default core vs raw llama_cpp with the same threads, prompts interleaved."""
-    from deepwell.reasoning._llama_cpp import LlamaCppLLM
     from llama_cpp import Llama
+
+    from deepwell.reasoning._llama_cpp import LlamaCppLLM
 
     raw = Llama(
         str(s.path),

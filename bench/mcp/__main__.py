@@ -47,11 +47,11 @@ QUERIES = [
 
 
 async def run(n: int) -> dict[str, Any]:
-    from deepwell.mcp_servers import build_server
     from mcp import Client, StdioServerParameters
     from mcp.client.streamable_http import streamable_http_client
 
     from deepwell.core.settings import Settings
+    from deepwell.mcp_servers import build_server
     from deepwell.sdk import Deepwell
 
     root = Path(__file__).resolve().parents[2]

@@ -102,10 +102,9 @@ def _deepwell_methods(dw: Any) -> dict[str, Search]:
 
 
 def run_set(key: str, queries: int | None, timed: int, cache: EmbeddingCache) -> dict[str, Any]:
-    from deepwell.retrieval.embedding import resolve_model_dir
-
     from bench.retrieval.peers import WindowPeers
     from deepwell.core.settings import Settings
+    from deepwell.retrieval.embedding import resolve_model_dir
     from deepwell.sdk import Deepwell
 
     data = SETS[key].load()

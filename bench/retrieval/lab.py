@@ -50,8 +50,9 @@ class Encoder:
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if self._model is None:
-            from deepwell.retrieval.embedding import resolve_model_dir
             from sentence_transformers import SentenceTransformer
+
+            from deepwell.retrieval.embedding import resolve_model_dir
 
             print(f"  encoding {len(texts)}+ uncached texts …", file=sys.stderr, flush=True)
             self._model = SentenceTransformer(resolve_model_dir(self.model_name), device="cpu")

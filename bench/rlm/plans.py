@@ -39,11 +39,10 @@ def _plan_ops(question: str, tree: Any, model_name: str) -> dict[str, str]:
 
 
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
+    from deepwell.core.settings import Settings
     from deepwell.reasoning import load_llm
     from deepwell.rlm import RLM, RLMConfig
     from deepwell.rlm._store import RunStore
-
-    from deepwell.core.settings import Settings
 
     settings = Settings(data_dir=Path(args.data_dir))
     store = RunStore(settings)

@@ -20,10 +20,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from deepwell.core.errors import SandboxError
 from deepwell.rlm.sandbox._process import ProcessSandbox
 from deepwell.rlm.sandbox._protocol import HostFunction, SandboxLimits
-
-from deepwell.core.errors import SandboxError
 
 __all__ = ["DockerSandbox"]
 

@@ -25,9 +25,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from deepwell.rlm.sandbox._protocol import ExecResult, HostFunction, SandboxLimits
-
 from deepwell.core.errors import SandboxError
+from deepwell.rlm.sandbox._protocol import ExecResult, HostFunction, SandboxLimits
 
 __all__ = ["ProcessSandbox"]
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deepwell.agents import MCPToolBox, ToolAgent
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
+from deepwell.agents import MCPToolBox, ToolAgent
 from deepwell.core.settings import Settings
 from deepwell.sdk import Deepwell
 

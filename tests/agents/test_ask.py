@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
+
 from deepwell.agents import (
     NOT_FOUND,
     MixtureOfAgents,
@@ -22,11 +24,9 @@ from deepwell.agents import (
     check_support,
     number_sources,
 )
-from deepwell.reasoning import Completion, Usage
-from typer.testing import CliRunner
-
 from deepwell.core.errors import InputError, LLMError
 from deepwell.core.settings import Settings
+from deepwell.reasoning import Completion, Usage
 from deepwell.sdk import Deepwell
 
 SAMPLES = Path(__file__).resolve().parents[2] / "deepwell" / "samples"

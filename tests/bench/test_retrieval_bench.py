@@ -110,9 +110,8 @@ def test_embedding_cache_encodes_each_text_once(tmp_path: Path) -> None:
 
 @pytest.mark.model
 def test_peers_find_the_obvious_document() -> None:
-    from deepwell.retrieval.embedding import load_embedder, resolve_model_dir
-
     from bench.retrieval.peers import WindowPeers
+    from deepwell.retrieval.embedding import load_embedder, resolve_model_dir
 
     corpus = [
         ("py", "Python is an interpreted, interactive, object-oriented programming language.", {}),

@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 import anyio
-from deepwell.mcp_servers import build_server
 from mcp import Client
 
 from deepwell.core.settings import Settings
+from deepwell.mcp_servers import build_server
 
 
 async def test_ingest_does_not_follow_links_out_of_the_roots(

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import anyio
 import pytest
-from deepwell.mcp_servers import build_server
 from mcp import Client
 
 from deepwell.core.settings import Settings
+from deepwell.mcp_servers import build_server
 from deepwell.sdk import Deepwell
 
 

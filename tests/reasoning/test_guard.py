@@ -6,8 +6,9 @@ import re
 from collections import Counter
 
 import pytest
-from deepwell.reasoning import LoopGuard, Sampling, find_loop, resolve_sampling, trim_loop
 from typer.testing import CliRunner
+
+from deepwell.reasoning import LoopGuard, Sampling, find_loop, resolve_sampling, trim_loop
 
 
 def repeated_ngram_run(text: str, n: int = 3, times: int = 3) -> str | None:

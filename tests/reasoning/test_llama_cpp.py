@@ -7,9 +7,9 @@ import dataclasses
 import json
 
 import pytest
-from deepwell.reasoning import SyncLLM, ToolSpec, fit_messages
 
 from deepwell.core.errors import ContextWindowError, ModelError, OutputError
+from deepwell.reasoning import SyncLLM, ToolSpec, fit_messages
 
 pytestmark = pytest.mark.model
 

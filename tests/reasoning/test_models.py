@@ -3,10 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from deepwell.reasoning import model_info, resolve_model_path
-from deepwell.reasoning._gguf import read_gguf_metadata
 
 from deepwell.core.errors import ModelError
+from deepwell.reasoning import model_info, resolve_model_path
+from deepwell.reasoning._gguf import read_gguf_metadata
 
 
 def test_packaged_default_resolves() -> None:
@@ -82,9 +82,8 @@ def test_public_api_is_exactly_all() -> None:
 
 @pytest.mark.parametrize("cache_mb", [0, 64])
 def test_cache_setting_reaches_llama_cpp(cache_mb: int) -> None:
-    from deepwell.reasoning import load_llm
-
     from deepwell.core.settings import Settings
+    from deepwell.reasoning import load_llm
 
     llm = load_llm(Settings(llm_n_ctx=512, llm_cache_mb=cache_mb))
     cache = llm._llama.cache  # type: ignore[attr-defined]

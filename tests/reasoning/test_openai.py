@@ -7,10 +7,10 @@ import json
 
 import httpx
 import pytest
-from deepwell.reasoning import ToolCall, ToolSpec
-from deepwell.reasoning._openai import OpenAICompatLLM
 
 from deepwell.core.errors import ContextWindowError, LLMConnectionError, OutputError
+from deepwell.reasoning import ToolCall, ToolSpec
+from deepwell.reasoning._openai import OpenAICompatLLM
 
 MSG = [{"role": "user", "content": "hi"}]
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from deepwell.retrieval.documents import compile_pattern, document_info, grep, outline, read_range
 
 from deepwell.core.errors import InputError
+from deepwell.retrieval.documents import compile_pattern, document_info, grep, outline, read_range
 
 DOC = "# Title\n\nintro line\n\n## Part A\n\nalpha beta\ngamma delta\n\n## Part B\n\nomega"
 

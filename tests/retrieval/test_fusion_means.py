@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from deepwell.retrieval.fusion import FUSIONS, relative
-from deepwell.retrieval.indexes import DocumentMeans, Ranked
 
 from deepwell.core.settings import Settings
+from deepwell.retrieval.fusion import FUSIONS, relative
+from deepwell.retrieval.indexes import DocumentMeans, Ranked
 from deepwell.sdk import Deepwell
 
 

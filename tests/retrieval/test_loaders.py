@@ -3,9 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from deepwell.retrieval.loaders import html_to_text, iter_files, load_file
 
 from deepwell.core.errors import InputError
+from deepwell.retrieval.loaders import html_to_text, iter_files, load_file
 
 
 def make_pdf(path: Path, text: str) -> None:

@@ -10,11 +10,11 @@ import threading
 from pathlib import Path
 
 import pytest
+
+from deepwell.core.errors import InputError
 from deepwell.retrieval.loaders import iter_files, load_file
 from deepwell.retrieval.paths import read_regular_file, within_roots
 from deepwell.rlm._context import load_context
-
-from deepwell.core.errors import InputError
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from deepwell.reasoning import Completion, Usage
 
 from deepwell.core.settings import Settings
+from deepwell.reasoning import Completion, Usage
 from deepwell.sdk import Deepwell
 
 
@@ -78,9 +78,8 @@ def docker_sandbox() -> str:
 
     ``.ci/run`` sets DEEPWELL_REQUIRE_DOCKER=1 once it has the daemon running, so CI cannot skip these.
     """
-    from deepwell.rlm.sandbox._docker import ensure_empty_image
-
     from deepwell.core.errors import SandboxError
+    from deepwell.rlm.sandbox._docker import ensure_empty_image
 
     try:
         return ensure_empty_image()

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from deepwell.storage import Store
 
 NEEDLE = "The special magic number for amber-falcon is: 4417263."

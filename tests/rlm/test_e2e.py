@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from deepwell.mcp_servers import build_server
-from deepwell.rlm import RLMConfig, answer_async
 from mcp import Client
 
 from deepwell.core.settings import Settings
+from deepwell.mcp_servers import build_server
+from deepwell.rlm import RLMConfig, answer_async
 from tests.rlm.conftest import haystack
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]

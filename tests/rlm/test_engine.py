@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from deepwell.rlm import RLM, RLMConfig, answer_async
 
 from deepwell.core.errors import InputError, OutputError
+from deepwell.rlm import RLM, RLMConfig, answer_async
 from tests.rlm.conftest import ScriptedLLM, haystack
 
 NEEDLE = "The special magic number for amber-falcon is: 4817293."

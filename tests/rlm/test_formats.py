@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from deepwell.rlm._formats import find_headers, find_titles, parse_records
 
 LABELS = ["billing", "refund", "billing", "shipping", "billing", "refund"]

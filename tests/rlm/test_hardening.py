@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from deepwell.rlm import RLMConfig, answer_async
 
 from deepwell.core.errors import InputError
+from deepwell.rlm import RLMConfig, answer_async
 from tests.rlm.conftest import ScriptedLLM, haystack
 
 NEEDLE = "The special magic number for amber-falcon is: 4817293."

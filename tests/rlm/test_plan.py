@@ -5,10 +5,10 @@ read by the (scripted) model from a span the plan chose and verified in it."""
 from __future__ import annotations
 
 import pytest
-from deepwell.rlm import RLM, answer_async
-from deepwell.rlm._plan import Plan, fill_plan, frame_op, key_terms, parse_plan
 
 from deepwell.core.errors import InputError
+from deepwell.rlm import RLM, answer_async
+from deepwell.rlm._plan import Plan, fill_plan, frame_op, key_terms, parse_plan
 from tests.rlm.conftest import ScriptedLLM, haystack
 
 CHANGELOG = """tidepool (2.1-3) unstable; urgency=medium
@@ -133,9 +133,8 @@ async def test_a_pattern_that_matches_everywhere_is_not_a_location(dw) -> None: 
 
 
 async def test_a_failing_step_is_uncertain_not_a_guess(dw, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from deepwell.rlm import _plan
-
     from deepwell.core.errors import DeepwellError
+    from deepwell.rlm import _plan
 
     async def broken(*a, **k):  # type: ignore[no-untyped-def]
         raise DeepwellError("the tree tool failed")

@@ -7,9 +7,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from rich.console import Console
+
 from deepwell.rlm._render import render_html, render_tree, run_summary, run_to_dict, step_label
 from deepwell.storage import RunRecord, Store
-from rich.console import Console
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ import gzip
 from pathlib import Path
 
 import pytest
-from deepwell.rlm._context import load_context
-from deepwell.rlm._structure import Tree, build_tree, entry_fields
 
 from bench.structure.checks import ast_definitions, debian_blocks, tree_definitions
 from deepwell.core.errors import InputError
+from deepwell.rlm._context import load_context
+from deepwell.rlm._structure import Tree, build_tree, entry_fields
 
 DEBIAN = """\
 hello (2.10-3) unstable; urgency=medium

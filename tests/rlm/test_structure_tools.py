@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+
+from deepwell.core.errors import DeepwellError
 from deepwell.rlm import RLMConfig, answer_async
 from deepwell.rlm._budget import Budget
 from deepwell.rlm._context import load_context
@@ -13,8 +15,6 @@ from deepwell.rlm._engine import Engine
 from deepwell.rlm._modes import _explore
 from deepwell.rlm._tools import ContextTools, build_context_server
 from deepwell.rlm._trajectory import Trajectory
-
-from deepwell.core.errors import DeepwellError
 from tests.rlm.conftest import ScriptedLLM
 from tests.rlm.test_structure import DEBIAN, NEWS
 

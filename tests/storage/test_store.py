@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from deepwell.storage import SCHEMA_VERSION, NewChunk, Store
 from sqlalchemy import text
 
 from deepwell.core.errors import InputError, NotFoundError, SchemaError, StorageError
+from deepwell.storage import SCHEMA_VERSION, NewChunk, Store
 
 
 def _chunk(i: int, text_: str, dim: int = 4) -> NewChunk:

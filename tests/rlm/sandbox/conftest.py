@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from deepwell.rlm.sandbox import SANDBOXES, ExecResult, ProcessSandbox, SandboxLimits
 
 # generous time limits so that a loaded CI machine does not turn ordinary steps into timeouts; the

@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from deepwell.rlm.sandbox import ProcessSandbox
 
+from deepwell.rlm.sandbox import ProcessSandbox
 from tests.rlm.sandbox.conftest import LIMITS, still_fine
 
 pytestmark = pytest.mark.skipif(os.getuid() != 0, reason="the kernel layers need root on this host")

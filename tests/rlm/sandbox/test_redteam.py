@@ -12,9 +12,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from deepwell.rlm.sandbox import ProcessSandbox, SandboxLimits
 
 from deepwell.core.errors import SandboxError
+from deepwell.rlm.sandbox import ProcessSandbox, SandboxLimits
 from tests.rlm.sandbox.conftest import FAST, LIMITS, NO_NAMESPACES, still_fine
 
 

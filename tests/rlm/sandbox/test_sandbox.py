@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from deepwell.rlm import sandbox
-from deepwell.rlm.sandbox import ProcessSandbox, Sandbox, SandboxLimits
 
 from deepwell.core.errors import SandboxError
+from deepwell.rlm import sandbox
+from deepwell.rlm.sandbox import ProcessSandbox, Sandbox, SandboxLimits
 from tests.rlm.sandbox.conftest import HOST, LIMITS, still_fine
 
 

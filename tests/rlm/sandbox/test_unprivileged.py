@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from deepwell.rlm.sandbox import ProcessSandbox
 from deepwell.rlm.sandbox._process import _BOOT, _CHILD_SOURCE
-
 from tests.rlm.sandbox.conftest import LIMITS
 
 SYSTEM_PYTHON = "/usr/bin/python3"
