@@ -17,6 +17,7 @@ import jsonschema
 
 from deepwell.agents._toolbox import ToolBox, ToolInfo
 from deepwell.core.errors import DeepwellError
+from deepwell.reasoning import LLM, Message
 
 __all__ = ["AgentResult", "AgentStep", "ToolAgent"]
 
@@ -65,7 +66,7 @@ def _describe(tools: list[ToolInfo]) -> str:
 class ToolAgent:
     def __init__(
         self,
-        llm: Any,
+        llm: LLM,
         toolbox: ToolBox,
         *,
         max_steps: int = 6,
@@ -97,7 +98,7 @@ class ToolAgent:
         t0 = time.perf_counter()
         tools = await self.toolbox.tools()
         by_name = {t.name: t for t in tools}
-        messages: list[dict[str, Any]] = [
+        messages: list[Message] = [
             {"role": "system", "content": _SYSTEM.format(tools=_describe(tools))},
             {"role": "user", "content": question},
         ]
@@ -158,7 +159,7 @@ class ToolAgent:
     def _observe(
         self,
         result: AgentResult,
-        messages: list[dict[str, Any]],
+        messages: list[Message],
         action: str,
         args: dict[str, Any],
         text: str,

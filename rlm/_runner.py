@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from deepwell.core.errors import BudgetExceeded, DeepwellError, InputError
 from deepwell.core.settings import Settings
+from deepwell.reasoning import LLM, load_llm
 from deepwell.rlm._budget import Budget, RLMConfig
 from deepwell.rlm._context import CollectionRef, ContextIndex, load_context
 from deepwell.rlm._engine import Engine
@@ -53,7 +54,7 @@ class RLM:
         context: Any,
         *,
         settings: Settings | None = None,
-        llm: Any = None,
+        llm: LLM | None = None,
         dw: Any = None,
         config: RLMConfig | None = None,
         tools: dict[str, Callable[..., Any]] | None = None,
@@ -79,10 +80,8 @@ class RLM:
         return self._dw
 
     @property
-    def llm(self) -> Any:
+    def llm(self) -> LLM:
         if self._llm is None:
-            from deepwell.reasoning import load_llm
-
             self._llm = load_llm(self.settings)
         return self._llm
 
@@ -179,7 +178,7 @@ class RLM:
         carried = [t for t, idf, ident in key_terms(previous, tree) if ident or idf > 0][:3]
         return f"{question.rstrip('?').rstrip()} ({' '.join(carried)})?" if carried else question
 
-    async def _choose_mode(self, mode: Mode, llm: Any, question: str) -> str:
+    async def _choose_mode(self, mode: Mode, llm: LLM, question: str) -> str:
         if mode != "auto":
             return mode
         window = getattr(llm, "n_ctx", 8192)
@@ -232,7 +231,7 @@ async def _plain(e: Engine) -> Found | None:
     )
 
 
-async def _can_code(llm: Any, sandbox: str, weak: bool = False) -> bool:
+async def _can_code(llm: LLM, sandbox: str, weak: bool = False) -> bool:
     """A quick capability probe: can the model write a code block that computes something?"""
     from deepwell.rlm.sandbox import SANDBOXES, SandboxLimits
 
@@ -261,7 +260,7 @@ async def answer_async(
     context: Any,
     *,
     settings: Settings | None = None,
-    llm: Any = None,
+    llm: LLM | None = None,
     mode: Mode = "auto",
     config: RLMConfig | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
