@@ -61,6 +61,7 @@ class _Shared:
     llama: Any
     lock: threading.Lock = field(default_factory=threading.Lock)
     grammars: dict[str, Any] = field(default_factory=dict)
+    digit_mask: Any = None
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="deepwell-llama")
     )
@@ -161,6 +162,7 @@ class LlamaCppLLM:
         """
         path = Path(model_path)
         self._shared = _load(path, n_ctx, n_threads, n_batch, cache_mb, prompt_lookup)
+        self._drafts = bool(prompt_lookup)
         self._llama = self._shared.llama
         self.name = name or path.name
         self.path = path
@@ -274,7 +276,7 @@ class LlamaCppLLM:
                 stop=stop,
                 grammar=grammar,
                 stopping_criteria=StoppingCriteriaList([should_stop]),
-                **self._decoding(temperature, structured=grammar is not None),
+                **self._decoding(temperature, structured=grammar is not None, n_prompt=n_prompt),
             )
         choice = out["choices"][0]
         usage = out.get("usage", {})
@@ -289,20 +291,56 @@ class LlamaCppLLM:
             Usage(usage.get("prompt_tokens", len(tokens)), usage.get("completion_tokens", 0)),
         )
 
-    def _decoding(self, temperature: float | None, *, structured: bool = False) -> dict[str, Any]:
+    def _decoding(
+        self, temperature: float | None, *, structured: bool = False, n_prompt: int = 0
+    ) -> dict[str, Any]:
         """llama.cpp sampling arguments: the call's temperature, the model's defaults for the rest.
 
         Grammar-constrained output (JSON actions, tool calls) repeats quotes, braces and keys by design and
         the grammar already ends it, so it gets no repetition penalty.
         """
         s = self.sampling
-        return {
+        out: dict[str, Any] = {
             "temperature": s.temperature if temperature is None else temperature,
             "top_p": s.top_p,
             "top_k": s.top_k,
             "min_p": s.min_p,
-            "repeat_penalty": 1.0 if structured else s.repeat_penalty,
+            "repeat_penalty": 1.0 if structured or not self._drafts else s.repeat_penalty,
         }
+        # a draft model verifies several tokens per step, so the processor would see unaccepted tokens:
+        # llama.cpp's own penalty serves there
+        if not structured and not self._drafts and s.repeat_penalty != 1.0:
+            from llama_cpp import LogitsProcessorList
+
+            out["logits_processor"] = LogitsProcessorList([functools.partial(self._repeat_penalty, n_prompt)])
+        return out
+
+    def _repeat_penalty(self, n_prompt: int, ids: Any, scores: Any) -> Any:
+        """llama.cpp's repetition penalty over the last 64 generated tokens, except digits: an answer copies
+        numbers from its sources, and penalising a repeated digit turned "9132500" into "913250"."""
+        import numpy as np
+
+        recent = np.unique(np.asarray(ids[n_prompt:][-64:], dtype=np.int64))
+        recent = recent[(recent >= 0) & (recent < len(scores))]
+        recent = recent[~self._digit_tokens()[recent]]
+        p = self.sampling.repeat_penalty
+        picked = scores[recent]
+        scores[recent] = np.where(picked > 0, picked / p, picked * p)
+        return scores
+
+    def _digit_tokens(self) -> Any:
+        """A mask over the vocabulary: tokens that are digits alone (built once per model)."""
+        mask = getattr(self._shared, "digit_mask", None)
+        if mask is None:
+            import numpy as np
+
+            n = self._llama.n_vocab()
+            mask = np.zeros(n, dtype=bool)
+            for t in range(n):
+                piece = self._llama.detokenize([t]).decode("utf-8", "ignore").strip()
+                mask[t] = bool(piece) and piece.isdigit()
+            self._shared.digit_mask = mask
+        return mask
 
     async def _run(self, tokens: list[int], **kwargs: Any) -> tuple[str, str, Usage]:
         """Generate on the model's thread; a cancelled caller stops the generation at the next token."""
@@ -454,7 +492,7 @@ class LlamaCppLLM:
                         stopping_criteria=StoppingCriteriaList(
                             [lambda _ids, _logits: cancelled.is_set() or bool(guard and guard.looped)]
                         ),
-                        **self._decoding(temperature),
+                        **self._decoding(temperature, n_prompt=len(tokens)),
                     )
                     for chunk in chunks:
                         piece = chunk["choices"][0]["text"]
