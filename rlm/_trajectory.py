@@ -6,20 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from deepwell.storage import RunLog
+from deepwell.storage import clip_step_data as _clip
 
 __all__ = ["Trajectory"]
-
-_MAX_FIELD = 4000
-
-
-def _clip(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > _MAX_FIELD:
-        return value[:_MAX_FIELD] + f"…[{len(value) - _MAX_FIELD} more chars]"
-    if isinstance(value, dict):
-        return {k: _clip(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clip(v) for v in list(value)[:200]]
-    return value
 
 
 class Trajectory:
