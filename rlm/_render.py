@@ -19,6 +19,8 @@ from rich.syntax import Syntax
 from rich.text import Text
 from rich.tree import Tree
 
+from deepwell.core.status import canonical_status
+
 __all__ = ["render_html", "render_tree", "run_summary", "run_to_dict", "step_label"]
 
 # the fields of a step worth showing, in the order a reader wants them; the rest is shown as key: value
@@ -50,7 +52,6 @@ _STATUS_STYLE = {
     "answered": "green",
     "not_found": "yellow",
     "uncertain": "yellow",
-    "no_answer": "yellow",  # agent runs (deepwell.agents) in the same store
     "error": "red",
     "running": "cyan",
 }
@@ -89,7 +90,8 @@ def _short(value: Any, limit: int) -> str:
 
 
 def _status_style(status: str | None) -> str:
-    status = status or "running"
+    """The colour of a status; a word older runs were stored with takes the colour of today's word."""
+    status = canonical_status(status or "running")
     if status.startswith("budget_exhausted"):
         return "magenta"
     return _STATUS_STYLE.get(status, "white")
@@ -254,7 +256,7 @@ _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:70rem;
 padding:0 1rem;color:#1d2330;background:#fafbfc}
 h1{font-size:1.3rem;margin:.2rem 0}.muted{color:#6a7383}.status{padding:.1rem .5rem;border-radius:.6rem;
-font-weight:600;color:#fff;background:#6a7383}.s-answered{background:#1a7f37}.s-no_answer,.s-not_found,.s-uncertain{background:#9a6700}
+font-weight:600;color:#fff;background:#6a7383}.s-answered{background:#1a7f37}.s-not_found,.s-uncertain{background:#9a6700}
 .s-error{background:#cf222e}.s-budget{background:#8250df}
 .answer{border-left:4px solid #1a7f37;background:#fff;padding:.6rem 1rem;margin:1rem 0;white-space:pre-wrap}
 details{margin:.15rem 0 .15rem 1.1rem;border-left:1px solid #d0d7de;padding-left:.6rem}
@@ -290,7 +292,8 @@ def render_html(run: Any) -> str:
     """One self-contained page (inline CSS and JS, no network) with collapsible steps and a filter box."""
     data = run_to_dict(run)
     status = str(data.get("status") or "running")
-    scls = "s-budget" if status.startswith("budget") else f"s-{status}"
+    canonical = canonical_status(status)
+    scls = "s-budget" if canonical.startswith("budget") else f"s-{canonical}"
     _, children = _steps(data)
 
     def block(step: dict[str, Any]) -> str:
