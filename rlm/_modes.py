@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from deepwell.core.errors import DeepwellError
-from deepwell.reasoning import Action, ActionLoop, InvalidAction, clip_observation
+from deepwell.reasoning import Action, ActionLoop, InvalidAction, Message, clip_observation
 from deepwell.rlm._engine import Engine
 from deepwell.rlm._plan import execute_plan, fill_plan, fill_plan_with_model
 from deepwell.rlm._strategies import Found, count_records
@@ -15,29 +15,15 @@ from deepwell.rlm.sandbox import SANDBOXES, SandboxLimits
 
 __all__ = ["run_actions", "run_code"]
 
+_KINDS = ("search", "grep", "read", "outline", "locate", "children", "entries", "fields", "answer")
 _ACTION_SCHEMA = {
     "type": "object",
     "properties": {
-        "action": {
-            "type": "string",
-            "enum": [
-                "search",
-                "grep",
-                "read",
-                "outline",
-                "locate",
-                "children",
-                "entries",
-                "fields",
-                "answer",
-            ],
-        },
+        "action": {"type": "string", "enum": list(_KINDS)},
         "argument": {"type": "string", "maxLength": 120},
     },
     "required": ["action", "argument"],
 }
-
-_KINDS = frozenset(_ACTION_SCHEMA["properties"]["action"]["enum"])  # type: ignore[index]
 
 _ACTION_SYSTEM = (
     "You answer a question about a long text you cannot see. Choose ONE action as JSON.\n"
@@ -116,7 +102,7 @@ async def _explore(e: Engine) -> Found | None:
     async def ask(schema: dict[str, Any]) -> str:
         desc = json.dumps(e.ctx.describe(), ensure_ascii=False)[:600]
         seen = "\n".join(observations[-3:])
-        messages = [
+        messages: list[Message] = [
             {"role": "system", "content": _ACTION_SYSTEM},
             {"role": "user", "content": f"Text: {desc}\nQuestion: {e.question}\n{seen}"},
         ]
@@ -250,7 +236,7 @@ async def run_code(e: Engine, user_tools: dict[str, Any] | None = None) -> Found
         return await e.llm_query_batched(list(prompts))
 
     async def rlm_query(question: str, text: str | None = None) -> str:
-        if e.depth + 1 > e.config.max_depth or text is None:
+        if e.depth + 1 > e.config.max_depth or text is None or e.session is None:
             return await e.llm_query(f"{text or ''}\n\nQuestion: {question}")
         return str(await e.session.nested(e, question, text))
 
@@ -273,7 +259,7 @@ async def run_code(e: Engine, user_tools: dict[str, Any] | None = None) -> Found
         wall_seconds=min(60.0, e.config.max_seconds), max_output_chars=e.config.observation_chars
     )
     desc = json.dumps(e.ctx.describe(), ensure_ascii=False)[:800]
-    history: list[dict[str, str]] = [
+    history: list[Message] = [
         {"role": "system", "content": _CODE_SYSTEM},
         {"role": "user", "content": f"Context: {desc}\nQuestion: {e.question}"},
     ]
@@ -327,7 +313,7 @@ def _parse_answer(raw: str) -> str | None:
     return None
 
 
-def _compact(history: list[dict[str, str]], e: Engine) -> list[dict[str, str]]:
+def _compact(history: list[Message], e: Engine) -> list[Message]:
     """Keep the root prompt inside the window: drop the oldest exchanges, saying so."""
     budget = int(e.llm.n_ctx * 0.7) - e.config.root_max_tokens
     msgs = list(history)

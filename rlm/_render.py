@@ -20,6 +20,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from deepwell.core.status import canonical_status
+from deepwell.storage import RunRecord
 
 __all__ = ["render_html", "render_tree", "run_summary", "run_to_dict", "step_label"]
 
@@ -48,6 +49,9 @@ _TEXT_FIELDS = (
     "error",
 )
 _HIDDEN = {"depth"}
+
+# a stored run, or its ``to_dict()`` (as read back from JSON)
+Run = RunRecord | Mapping[str, Any]
 _STATUS_STYLE = {
     "answered": "green",
     "not_found": "yellow",
@@ -67,9 +71,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def run_to_dict(run: Any) -> dict[str, Any]:
+def run_to_dict(run: Run) -> dict[str, Any]:
     """A JSON-ready dict of a run and its steps (accepts a ``RunRecord`` or an already plain dict)."""
-    data = run.to_dict() if hasattr(run, "to_dict") else dict(run)
+    data = run.to_dict() if isinstance(run, RunRecord) else dict(run)
     return _plain(data)
 
 
@@ -143,7 +147,7 @@ def _meta(step: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def run_summary(run: Any) -> dict[str, Any]:
+def run_summary(run: Run) -> dict[str, Any]:
     """Where the time and tokens went: steps per kind, model seconds and tokens, errors, wall time."""
     data = run_to_dict(run)
     by_kind: dict[str, int] = {}
@@ -194,7 +198,7 @@ def _detail(key: str, value: Any, limit: int) -> Any:
     return Text.assemble((f"{key}: ", "bold"), (_short(value, limit), style))
 
 
-def render_tree(run: Any, *, detail_chars: int = 300, details: bool = True) -> Tree:
+def render_tree(run: Run, *, detail_chars: int = 300, details: bool = True) -> Tree:
     """A rich ``Tree``: the run, then every step under its parent, with the telling fields of each."""
     data = run_to_dict(run)
     status = data.get("status") or "running"
@@ -288,7 +292,7 @@ def _embedded_json(data: dict[str, Any]) -> str:
     return json.dumps(data, default=str, ensure_ascii=False).replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
-def render_html(run: Any) -> str:
+def render_html(run: Run) -> str:
     """One self-contained page (inline CSS and JS, no network) with collapsible steps and a filter box."""
     data = run_to_dict(run)
     status = str(data.get("status") or "running")
