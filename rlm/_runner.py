@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from deepwell.core.errors import BudgetExceeded, DeepwellError, InputError
 from deepwell.core.settings import Settings
+from deepwell.core.status import budget_exhausted
 from deepwell.reasoning import LLM, load_llm
 from deepwell.rlm._budget import Budget, RLMConfig
 from deepwell.rlm._context import CollectionRef, ContextIndex, ContextSource, load_context
@@ -33,7 +34,7 @@ _PROBES: dict[str, bool] = {}
 @dataclass
 class RLMResult:
     answer: str
-    status: str  # answered | not_found | uncertain | budget_exhausted:<which> | error
+    status: str  # answered | not_found | uncertain | budget_exhausted:<which> | error (deepwell.core.status)
     run_id: str
     mode: str
     seconds: float
@@ -143,10 +144,10 @@ class RLM:
                 else:
                     status, text, how, evidence = found.status, found.answer, found.how, found.evidence
             except BudgetExceeded as exc:
-                status = f"budget_exhausted:{exc.budget}"
+                status = budget_exhausted(exc.budget)
                 text = f"Stopped: {exc}. No verified answer was found within the budget." + _so_far(engine)
             except TimeoutError:
-                status = "budget_exhausted:time"
+                status = budget_exhausted("time")
                 text = f"Stopped: the {self.config.max_seconds:.0f}s time budget ran out." + _so_far(engine)
             except DeepwellError as exc:
                 status, text = "error", f"The run failed: {exc}"
