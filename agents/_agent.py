@@ -3,12 +3,12 @@
 Actions are JSON constrained by a schema (llama.cpp grammars), so even a small local model emits
 well-formed calls; arguments are still validated against the tool's own input schema, and an invalid call
 is shown to the model as an error to correct, never executed. Observations are truncated before they go
-back into the window.
+back into the window. The asking, parsing, checking and error counting are ``reasoning.ActionLoop``, the
+same loop the RLM's action mode runs.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -17,7 +17,8 @@ import jsonschema
 
 from deepwell.agents._toolbox import ToolBox, ToolInfo
 from deepwell.core.errors import DeepwellError
-from deepwell.reasoning import LLM, Message
+from deepwell.core.status import ANSWERED, budget_exhausted
+from deepwell.reasoning import LLM, Action, ActionLoop, InvalidAction, Message, nested_action
 
 __all__ = ["AgentResult", "AgentStep", "ToolAgent"]
 
@@ -44,13 +45,34 @@ class AgentStep:
 @dataclass
 class AgentResult:
     answer: str
-    status: str
+    status: str  # answered | budget_exhausted:iterations | budget_exhausted:errors (deepwell.core.status)
     steps: list[AgentStep] = field(default_factory=list)
     citations: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _read(obj: dict[str, Any]) -> Action:
+    """A tool call carries its arguments nested; the final answer carries ``answer`` at the top level."""
+    if obj.get("action") == "final_answer":
+        return Action("final_answer", {"answer": str(obj.get("answer") or "")})
+    return nested_action(obj)
+
+
+def _problem(action: Action, tools: dict[str, ToolInfo]) -> str | None:
+    """Why a parsed action cannot run: an empty answer, an unknown tool, arguments its schema refuses."""
+    if action.name == "final_answer":
+        return None if action.arguments["answer"].strip() else "The answer was empty; write the answer."
+    tool = tools.get(action.name)
+    if tool is None:
+        return f"There is no tool {action.name!r}."
+    try:
+        jsonschema.validate(action.arguments, tool.input_schema)
+    except jsonschema.ValidationError as exc:
+        return f"Invalid arguments for {action.name}: {exc.message}. Fix them and call again."
+    return None
 
 
 def _describe(tools: list[ToolInfo]) -> str:
@@ -73,6 +95,7 @@ class ToolAgent:
         max_errors: int = 3,
         observation_chars: int = 1500,
         max_tokens: int = 256,
+        reject_repeats: bool = False,
     ) -> None:
         self.llm = llm
         self.toolbox = toolbox
@@ -80,6 +103,8 @@ class ToolAgent:
         self.max_errors = max_errors
         self.observation_chars = observation_chars
         self.max_tokens = max_tokens
+        # off by default: an MCP tool need not return the same thing twice (a clock, a queue)
+        self.reject_repeats = reject_repeats
 
     def _schema(self, tools: list[ToolInfo]) -> dict[str, Any]:
         return {
@@ -103,55 +128,42 @@ class ToolAgent:
             {"role": "user", "content": question},
         ]
         result = AgentResult(answer="", status="running")
-        errors = 0
+        loop = ActionLoop(
+            self._schema(tools),
+            read=_read,
+            check=lambda a: _problem(a, by_name),
+            max_errors=self.max_errors,
+            reject_repeats=self.reject_repeats,
+            final=frozenset({"final_answer"}),
+            observation_chars=self.observation_chars,
+        )
+
+        async def ask(schema: dict[str, Any]) -> str:
+            c = await self.llm.complete(
+                messages, max_tokens=self.max_tokens, temperature=0.0, json_schema=schema
+            )
+            messages.append({"role": "assistant", "content": c.text})
+            return c.text
+
         for _ in range(self.max_steps):
             s0 = time.perf_counter()
-            completion = await self.llm.complete(
-                messages, max_tokens=self.max_tokens, temperature=0.0, json_schema=self._schema(tools)
-            )
-            messages.append({"role": "assistant", "content": completion.text})
-            try:
-                action = json.loads(completion.text)
-                name = action["action"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                errors += 1
-                self._observe(
-                    result, messages, "invalid", {}, "Your reply was not the JSON object asked for.", True, s0
-                )
-                if errors >= self.max_errors:
+            action = await loop.next_action(ask)
+            if isinstance(action, InvalidAction):
+                self._observe(result, messages, loop, action.name, action.arguments, action.message, True, s0)
+                if loop.exhausted:
                     break
                 continue
-            if name == "final_answer":
-                answer = str(action.get("answer") or "").strip()
-                if answer:
-                    result.answer, result.status = answer, "answered"
-                    break
-                errors += 1
-                self._observe(result, messages, name, {}, "The answer was empty; write the answer.", True, s0)
-                continue
-            args = action.get("arguments") or {}
-            tool = by_name.get(name)
-            problem = None
-            if tool is None:
-                problem = f"There is no tool {name!r}."
-            else:
-                try:
-                    jsonschema.validate(args, tool.input_schema)
-                except jsonschema.ValidationError as exc:
-                    problem = f"Invalid arguments for {name}: {exc.message}. Fix them and call again."
-            if problem:
-                errors += 1
-                self._observe(result, messages, name, args, problem, True, s0)
-                if errors >= self.max_errors:
-                    break
-                continue
-            out = await self.toolbox.call(name, args)
+            if action.name == "final_answer":
+                result.answer, result.status = action.arguments["answer"].strip(), ANSWERED
+                break
+            out = await self.toolbox.call(action.name, action.arguments)
             for c in out.citations:
                 if c not in result.citations:
                     result.citations.append(c)
-            self._observe(result, messages, name, args, out.text, out.is_error, s0)
-        if result.status != "answered":
-            result.status = "no_answer" if errors < self.max_errors else "too_many_errors"
+            self._observe(result, messages, loop, action.name, action.arguments, out.text, out.is_error, s0)
+        if result.status != ANSWERED:
+            # the RLM's words for the same stops: out of steps, or out of patience with invalid actions
+            result.status = budget_exhausted("errors" if loop.exhausted else "iterations")
             result.answer = await self._last_chance(question, result)
         result.seconds = time.perf_counter() - t0
         return result
@@ -160,15 +172,14 @@ class ToolAgent:
         self,
         result: AgentResult,
         messages: list[Message],
+        loop: ActionLoop,
         action: str,
         args: dict[str, Any],
         text: str,
         is_error: bool,
         started: float,
     ) -> None:
-        shown = (
-            text if len(text) <= self.observation_chars else text[: self.observation_chars] + " …[truncated]"
-        )
+        shown = loop.clip(text)
         result.steps.append(AgentStep(action, args, shown, is_error, time.perf_counter() - started))
         messages.append({"role": "user", "content": ("ERROR: " if is_error else "Result: ") + shown})
 
@@ -176,7 +187,9 @@ class ToolAgent:
         """Out of steps: answer from what the tools returned, or say plainly that nothing was found."""
         evidence = [c.get("text", "") for c in result.citations[:4] if c.get("text")]
         if not evidence:
-            why = result.status.replace("_", " ")
+            why = (
+                "too many invalid actions" if result.status == budget_exhausted("errors") else "out of steps"
+            )
             return f"I could not find an answer ({why} after {len(result.steps)} steps)."
         numbered = "\n".join(f"[{i}] {t[:500]}" for i, t in enumerate(evidence, 1))
         c = await self.llm.complete(

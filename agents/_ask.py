@@ -20,6 +20,7 @@ from deepwell.agents._record import Recorder
 from deepwell.agents._sources import NOT_FOUND, Citation, check_support, number_sources
 from deepwell.core.errors import InputError
 from deepwell.reasoning import LLM
+from deepwell.retrieval import SearchHit
 from deepwell.storage import RunLog
 
 __all__ = ["METHODS", "AskResult", "Method", "ask"]
@@ -27,7 +28,7 @@ __all__ = ["METHODS", "AskResult", "Method", "ask"]
 Method = Literal["single", "vote", "self-moa", "self-moa-seq", "moa"]
 METHODS: tuple[str, ...] = ("single", "vote", "self-moa", "self-moa-seq", "moa")
 
-Search = Callable[[str, int], Sequence[Any]]
+Search = Callable[[str, int], Sequence[SearchHit]]
 
 
 @dataclass

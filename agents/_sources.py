@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from deepwell.retrieval import SearchHit
+
 __all__ = ["NOT_FOUND", "Citation", "Support", "check_support", "focus", "new_words", "number_sources"]
 
 NOT_FOUND = "Not found in the sources."
@@ -173,8 +175,8 @@ class Citation:
         return {**asdict(self), "citation": self.ref}
 
 
-def number_sources(hits: Sequence[Any]) -> list[Citation]:
-    """Search hits (``retrieval.SearchHit`` or anything with its fields) → sources numbered from 1."""
+def number_sources(hits: Sequence[SearchHit]) -> list[Citation]:
+    """Search hits → sources numbered from 1."""
     return [
         Citation(
             n=i,

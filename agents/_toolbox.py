@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from mcp import Client
+
 __all__ = ["MCPToolBox", "ToolBox", "ToolInfo", "ToolResult"]
 
 
@@ -45,7 +47,7 @@ def _citations(data: Any) -> list[dict[str, Any]]:
 class MCPToolBox:
     """A ``ToolBox`` over an entered ``mcp.Client``; ``allow`` limits which tools a model may call."""
 
-    def __init__(self, client: Any, allow: set[str] | None = None) -> None:
+    def __init__(self, client: Client, allow: set[str] | None = None) -> None:
         self._client = client
         self._allow = allow
         self._tools: list[ToolInfo] | None = None

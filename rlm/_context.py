@@ -22,9 +22,10 @@ from deepwell.retrieval import BM25Index, read_regular_file
 from deepwell.retrieval.documents import compile_pattern
 from deepwell.retrieval.loaders import LOADERS, iter_files, load_file
 from deepwell.rlm._formats import find_headers, find_titles, parse_records
+from deepwell.rlm._store import StoreOwner
 from deepwell.rlm._structure import Tree, build_tree
 
-__all__ = ["CollectionRef", "ContextIndex", "Document", "Passage", "load_context"]
+__all__ = ["CollectionRef", "ContextIndex", "ContextSource", "Document", "Passage", "load_context"]
 
 _CHUNK_CHARS = 1200
 
@@ -34,6 +35,10 @@ class CollectionRef:
     """A Deepwell collection used as the context."""
 
     name: str
+
+
+# text, a file or directory, documents as strings, or a collection in the store
+ContextSource = str | Path | list[str] | tuple[str, ...] | CollectionRef
 
 
 @dataclass
@@ -194,7 +199,9 @@ def _segment(text: str) -> tuple[list[Document], str]:
     return docs, how
 
 
-def load_context(context: Any, dw: Any = None, max_bytes: int = 50_000_000) -> ContextIndex:
+def load_context(
+    context: ContextSource, dw: StoreOwner | None = None, max_bytes: int = 50_000_000
+) -> ContextIndex:
     """A string, a file or directory path, a list of strings (documents) or a ``CollectionRef``.
 
     Files go through the ingestion loaders where text must be extracted (HTML, PDF); a directory

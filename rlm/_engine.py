@@ -5,20 +5,27 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from deepwell.core.errors import ContextWindowError, DeepwellError, LLMError
+from deepwell.reasoning import LLM, Message
 from deepwell.rlm._budget import Budget, RLMConfig
 from deepwell.rlm._context import ContextIndex
 from deepwell.rlm._tools import ContextTools
 from deepwell.rlm._trajectory import Trajectory
 
-__all__ = ["Engine"]
+__all__ = ["Engine", "Nested"]
+
+
+class Nested(Protocol):
+    """The session an engine runs in, as ``rlm_query`` needs it (``RLM`` above; typed here, not imported)."""
+
+    async def nested(self, e: Engine, question: str, text: str) -> str: ...
 
 
 @dataclass
 class Engine:
-    llm: Any
+    llm: LLM
     ctx: ContextIndex
     tools: ContextTools
     budget: Budget
@@ -27,7 +34,7 @@ class Engine:
     question: str
     depth: int = 0
     leads: list[str] = field(default_factory=list)  # what the tools turned up, for a run cut short
-    session: Any = None  # the RLM session, for nested runs
+    session: Nested | None = None  # the RLM session, for nested runs
     _sem: asyncio.Semaphore | None = None
 
     def __post_init__(self) -> None:
@@ -87,7 +94,7 @@ class Engine:
 
     async def root(
         self,
-        messages: list[dict[str, str]],
+        messages: list[Message],
         *,
         json_schema: dict[str, Any] | None = None,
         parent: int | None = None,

@@ -6,7 +6,8 @@ import json
 import re
 from typing import Any
 
-from deepwell.core.errors import DeepwellError, OutputError
+from deepwell.core.errors import DeepwellError
+from deepwell.reasoning import Action, ActionLoop, InvalidAction, Message, clip_observation
 from deepwell.rlm._engine import Engine
 from deepwell.rlm._plan import execute_plan, fill_plan, fill_plan_with_model
 from deepwell.rlm._strategies import Found, count_records
@@ -14,23 +15,11 @@ from deepwell.rlm.sandbox import SANDBOXES, SandboxLimits
 
 __all__ = ["run_actions", "run_code"]
 
+_KINDS = ("search", "grep", "read", "outline", "locate", "children", "entries", "fields", "answer")
 _ACTION_SCHEMA = {
     "type": "object",
     "properties": {
-        "action": {
-            "type": "string",
-            "enum": [
-                "search",
-                "grep",
-                "read",
-                "outline",
-                "locate",
-                "children",
-                "entries",
-                "fields",
-                "answer",
-            ],
-        },
+        "action": {"type": "string", "enum": list(_KINDS)},
         "argument": {"type": "string", "maxLength": 120},
     },
     "required": ["action", "argument"],
@@ -46,10 +35,6 @@ _ACTION_SYSTEM = (
     "filter by. fields: argument = a node id (version, author, date, credits, issue ids).\n"
     "answer: argument = the final answer, only if the results above contain it."
 )
-
-
-def _clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[:n] + f" …[{len(text) - n} more characters]"
 
 
 def _valid_answer(answer: str, question: str) -> bool:
@@ -98,69 +83,69 @@ async def run_plan(e: Engine) -> Found:
 
 async def _explore(e: Engine) -> Found | None:
     """The root model's constrained actions; an answer is accepted only if a result it read holds it."""
-    observations: list[str] = []
-    done: set[tuple[str, str]] = set()
-    while True:
+    observations: list[str] = []  # what the model is shown, its mistakes included
+    read: list[str] = []  # what the tools returned: the only place an answer may come from
+
+    def on_error(message: str) -> None:  # recorded first: the budget raises once it runs out
+        e.trajectory.step("error", {"error": message})
+        e.budget.error()
+
+    loop = ActionLoop(
+        _ACTION_SCHEMA,
+        read=_read_action,
+        check=lambda a: None if a.name in _KINDS else f"There is no action {a.name!r}.",
+        on_error=on_error,
+        final=frozenset({"answer"}),
+        observation_chars=e.config.observation_chars,
+    )
+
+    async def ask(schema: dict[str, Any]) -> str:
         desc = json.dumps(e.ctx.describe(), ensure_ascii=False)[:600]
-        messages = [
+        seen = "\n".join(observations[-3:])
+        messages: list[Message] = [
             {"role": "system", "content": _ACTION_SYSTEM},
-            {
-                "role": "user",
-                "content": f"Text: {desc}\nQuestion: {e.question}\n" + "\n".join(observations[-3:]),
-            },
+            {"role": "user", "content": f"Text: {desc}\nQuestion: {e.question}\n{seen}"},
         ]
-        try:
-            raw = await e.root(messages, json_schema=_ACTION_SCHEMA, max_tokens=64)
-        except OutputError as exc:  # a garbled action is the model's error, not the run's
-            e.trajectory.step("error", {"action": "invalid", "error": str(exc)})
-            e.budget.error()
-            observations.append("Result: that was not a valid action; keep the argument short.")
+        return await e.root(messages, json_schema=schema, max_tokens=64)
+
+    while True:
+        action = await loop.next_action(ask)
+        if isinstance(action, InvalidAction):
+            observations.append(f"Result: {action.message}")
             continue
-        try:
-            act = json.loads(raw)
-            kind, arg = act["action"], str(act.get("argument", "")).strip()
-        except (json.JSONDecodeError, KeyError, TypeError):
-            e.budget.error()
-            observations.append("Result: that was not a valid action.")
-            continue
-        if kind != "answer" and (kind, arg.lower()) in done:
-            e.budget.error()
-            observations.append(f"Result: {kind} '{arg}' was done already; try something else or answer.")
-            continue
-        done.add((kind, arg.lower()))
+        kind, arg = action.name, action.arguments["argument"]
         step = e.trajectory.step("action", {"action": kind, "argument": arg})
         try:
             if kind == "answer":
-                if _valid_answer(arg, e.question) and any(arg.lower() in o.lower() for o in observations):
+                if _valid_answer(arg, e.question) and any(arg.lower() in r.lower() for r in read):
                     return Found(arg, [], "answered by the root model from what it read")
-                e.budget.error()
                 observations.append("Result: not accepted: the answer must come from a result above.")
-            elif kind == "search":
-                ps = (await e.tool("search", parent=step, query=arg or e.question, k=3))["passages"]
-                observations.append(
-                    "Result: " + _clip(" | ".join(p["text"][:300] for p in ps), e.config.observation_chars)
-                )
-            elif kind == "grep":
-                g = await e.tool("grep", parent=step, pattern=arg or ".", max_matches=5)
-                observations.append(
-                    f"Result: {g['total']} matches: "
-                    + _clip(" | ".join(m["context"] for m in g["matches"]), e.config.observation_chars)
-                )
-            elif kind == "read":
-                start = int(re.sub(r"\D", "", arg) or 0)
-                observations.append(
-                    "Result: " + _clip(e.ctx.read(start, start + 1500), e.config.observation_chars)
-                )
-            elif kind in _TREE_ACTIONS:
-                observations.append(
-                    "Result: " + _clip(await _tree_action(e, kind, arg, step), e.config.observation_chars)
-                )
+                loop.error("the answer is not in what was read")
+            else:
+                read.append(await _observe(e, loop, kind, arg, step))
+                observations.append(read[-1])
         except DeepwellError as exc:
-            e.budget.error()
             observations.append(f"Result: error: {exc}")
+            loop.error(str(exc))
 
 
-_TREE_ACTIONS = frozenset({"outline", "locate", "children", "entries", "fields"})
+def _read_action(obj: dict[str, Any]) -> Action:
+    """``{"action": kind, "argument": "..."}``: one short string argument, compared without case."""
+    return Action(str(obj["action"]), {"argument": str(obj.get("argument", "")).strip()})
+
+
+async def _observe(e: Engine, loop: ActionLoop, kind: str, arg: str, step: int) -> str:
+    """Run one exploring action and say what it found, clipped to the observation budget."""
+    if kind == "search":
+        ps = (await e.tool("search", parent=step, query=arg or e.question, k=3))["passages"]
+        return "Result: " + loop.clip(" | ".join(p["text"][:300] for p in ps))
+    if kind == "grep":
+        g = await e.tool("grep", parent=step, pattern=arg or ".", max_matches=5)
+        return f"Result: {g['total']} matches: " + loop.clip(" | ".join(m["context"] for m in g["matches"]))
+    if kind == "read":
+        start = int(re.sub(r"\D", "", arg) or 0)
+        return "Result: " + loop.clip(e.ctx.read(start, start + 1500))
+    return "Result: " + loop.clip(await _tree_action(e, kind, arg, step))
 
 
 async def _tree_action(e: Engine, kind: str, arg: str, step: int) -> str:
@@ -251,7 +236,7 @@ async def run_code(e: Engine, user_tools: dict[str, Any] | None = None) -> Found
         return await e.llm_query_batched(list(prompts))
 
     async def rlm_query(question: str, text: str | None = None) -> str:
-        if e.depth + 1 > e.config.max_depth or text is None:
+        if e.depth + 1 > e.config.max_depth or text is None or e.session is None:
             return await e.llm_query(f"{text or ''}\n\nQuestion: {question}")
         return str(await e.session.nested(e, question, text))
 
@@ -274,7 +259,7 @@ async def run_code(e: Engine, user_tools: dict[str, Any] | None = None) -> Found
         wall_seconds=min(60.0, e.config.max_seconds), max_output_chars=e.config.observation_chars
     )
     desc = json.dumps(e.ctx.describe(), ensure_ascii=False)[:800]
-    history: list[dict[str, str]] = [
+    history: list[Message] = [
         {"role": "system", "content": _CODE_SYSTEM},
         {"role": "user", "content": f"Context: {desc}\nQuestion: {e.question}"},
     ]
@@ -312,7 +297,7 @@ async def run_code(e: Engine, user_tools: dict[str, Any] | None = None) -> Found
                     '\nThe answer must be answer = {"content": "...", "ready": True} with non-empty content.'
                 )
             history.append(
-                {"role": "user", "content": "Output:\n" + _clip(shown, e.config.observation_chars)}
+                {"role": "user", "content": "Output:\n" + clip_observation(shown, e.config.observation_chars)}
             )
 
 
@@ -328,7 +313,7 @@ def _parse_answer(raw: str) -> str | None:
     return None
 
 
-def _compact(history: list[dict[str, str]], e: Engine) -> list[dict[str, str]]:
+def _compact(history: list[Message], e: Engine) -> list[Message]:
     """Keep the root prompt inside the window: drop the oldest exchanges, saying so."""
     budget = int(e.llm.n_ctx * 0.7) - e.config.root_max_tokens
     msgs = list(history)

@@ -19,6 +19,9 @@ from rich.syntax import Syntax
 from rich.text import Text
 from rich.tree import Tree
 
+from deepwell.core.status import canonical_status
+from deepwell.storage import RunRecord
+
 __all__ = ["render_html", "render_tree", "run_summary", "run_to_dict", "step_label"]
 
 # the fields of a step worth showing, in the order a reader wants them; the rest is shown as key: value
@@ -46,11 +49,13 @@ _TEXT_FIELDS = (
     "error",
 )
 _HIDDEN = {"depth"}
+
+# a stored run, or its ``to_dict()`` (as read back from JSON)
+Run = RunRecord | Mapping[str, Any]
 _STATUS_STYLE = {
     "answered": "green",
     "not_found": "yellow",
     "uncertain": "yellow",
-    "no_answer": "yellow",  # agent runs (deepwell.agents) in the same store
     "error": "red",
     "running": "cyan",
 }
@@ -66,9 +71,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def run_to_dict(run: Any) -> dict[str, Any]:
+def run_to_dict(run: Run) -> dict[str, Any]:
     """A JSON-ready dict of a run and its steps (accepts a ``RunRecord`` or an already plain dict)."""
-    data = run.to_dict() if hasattr(run, "to_dict") else dict(run)
+    data = run.to_dict() if isinstance(run, RunRecord) else dict(run)
     return _plain(data)
 
 
@@ -89,7 +94,8 @@ def _short(value: Any, limit: int) -> str:
 
 
 def _status_style(status: str | None) -> str:
-    status = status or "running"
+    """The colour of a status; a word older runs were stored with takes the colour of today's word."""
+    status = canonical_status(status or "running")
     if status.startswith("budget_exhausted"):
         return "magenta"
     return _STATUS_STYLE.get(status, "white")
@@ -141,7 +147,7 @@ def _meta(step: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def run_summary(run: Any) -> dict[str, Any]:
+def run_summary(run: Run) -> dict[str, Any]:
     """Where the time and tokens went: steps per kind, model seconds and tokens, errors, wall time."""
     data = run_to_dict(run)
     by_kind: dict[str, int] = {}
@@ -192,7 +198,7 @@ def _detail(key: str, value: Any, limit: int) -> Any:
     return Text.assemble((f"{key}: ", "bold"), (_short(value, limit), style))
 
 
-def render_tree(run: Any, *, detail_chars: int = 300, details: bool = True) -> Tree:
+def render_tree(run: Run, *, detail_chars: int = 300, details: bool = True) -> Tree:
     """A rich ``Tree``: the run, then every step under its parent, with the telling fields of each."""
     data = run_to_dict(run)
     status = data.get("status") or "running"
@@ -254,7 +260,7 @@ _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:70rem;
 padding:0 1rem;color:#1d2330;background:#fafbfc}
 h1{font-size:1.3rem;margin:.2rem 0}.muted{color:#6a7383}.status{padding:.1rem .5rem;border-radius:.6rem;
-font-weight:600;color:#fff;background:#6a7383}.s-answered{background:#1a7f37}.s-no_answer,.s-not_found,.s-uncertain{background:#9a6700}
+font-weight:600;color:#fff;background:#6a7383}.s-answered{background:#1a7f37}.s-not_found,.s-uncertain{background:#9a6700}
 .s-error{background:#cf222e}.s-budget{background:#8250df}
 .answer{border-left:4px solid #1a7f37;background:#fff;padding:.6rem 1rem;margin:1rem 0;white-space:pre-wrap}
 details{margin:.15rem 0 .15rem 1.1rem;border-left:1px solid #d0d7de;padding-left:.6rem}
@@ -286,11 +292,12 @@ def _embedded_json(data: dict[str, Any]) -> str:
     return json.dumps(data, default=str, ensure_ascii=False).replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
-def render_html(run: Any) -> str:
+def render_html(run: Run) -> str:
     """One self-contained page (inline CSS and JS, no network) with collapsible steps and a filter box."""
     data = run_to_dict(run)
     status = str(data.get("status") or "running")
-    scls = "s-budget" if status.startswith("budget") else f"s-{status}"
+    canonical = canonical_status(status)
+    scls = "s-budget" if canonical.startswith("budget") else f"s-{canonical}"
     _, children = _steps(data)
 
     def block(step: dict[str, Any]) -> str:

@@ -13,13 +13,14 @@ from typing import Any, Literal
 
 from deepwell.core.errors import BudgetExceeded, DeepwellError, InputError
 from deepwell.core.settings import Settings
+from deepwell.core.status import budget_exhausted
 from deepwell.reasoning import LLM, load_llm
 from deepwell.rlm._budget import Budget, RLMConfig
-from deepwell.rlm._context import CollectionRef, ContextIndex, load_context
+from deepwell.rlm._context import CollectionRef, ContextIndex, ContextSource, load_context
 from deepwell.rlm._engine import Engine
 from deepwell.rlm._modes import run_actions, run_code
 from deepwell.rlm._plan import fill_plan, key_terms
-from deepwell.rlm._store import RunStore
+from deepwell.rlm._store import RunStore, StoreOwner
 from deepwell.rlm._strategies import Found, grounded
 from deepwell.rlm._tools import ContextTools, build_context_server
 from deepwell.rlm._trajectory import Trajectory
@@ -33,7 +34,7 @@ _PROBES: dict[str, bool] = {}
 @dataclass
 class RLMResult:
     answer: str
-    status: str  # answered | not_found | uncertain | budget_exhausted:<which> | error
+    status: str  # answered | not_found | uncertain | budget_exhausted:<which> | error (deepwell.core.status)
     run_id: str
     mode: str
     seconds: float
@@ -51,11 +52,11 @@ class RLM:
 
     def __init__(
         self,
-        context: Any,
+        context: ContextSource,
         *,
         settings: Settings | None = None,
         llm: LLM | None = None,
-        dw: Any = None,
+        dw: StoreOwner | None = None,
         config: RLMConfig | None = None,
         tools: dict[str, Callable[..., Any]] | None = None,
     ) -> None:
@@ -74,7 +75,7 @@ class RLM:
         self.ctx: ContextIndex = load_context(context, self._store_owner(), self.settings.max_file_bytes)
         self.history: list[tuple[str, str]] = []
 
-    def _store_owner(self) -> Any:
+    def _store_owner(self) -> StoreOwner:
         if self._dw is None:
             self._dw = RunStore(self.settings)
         return self._dw
@@ -143,10 +144,10 @@ class RLM:
                 else:
                     status, text, how, evidence = found.status, found.answer, found.how, found.evidence
             except BudgetExceeded as exc:
-                status = f"budget_exhausted:{exc.budget}"
+                status = budget_exhausted(exc.budget)
                 text = f"Stopped: {exc}. No verified answer was found within the budget." + _so_far(engine)
             except TimeoutError:
-                status = "budget_exhausted:time"
+                status = budget_exhausted("time")
                 text = f"Stopped: the {self.config.max_seconds:.0f}s time budget ran out." + _so_far(engine)
             except DeepwellError as exc:
                 status, text = "error", f"The run failed: {exc}"
@@ -257,14 +258,14 @@ async def _can_code(llm: LLM, sandbox: str, weak: bool = False) -> bool:
 
 async def answer_async(
     question: str,
-    context: Any,
+    context: ContextSource,
     *,
     settings: Settings | None = None,
     llm: LLM | None = None,
     mode: Mode = "auto",
     config: RLMConfig | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
-    dw: Any = None,
+    dw: StoreOwner | None = None,
     max_seconds: float | None = None,
 ) -> RLMResult:
     cfg = config or RLMConfig()
@@ -281,6 +282,6 @@ async def answer_async(
         del t
 
 
-def answer(question: str, context: Any, **kwargs: Any) -> RLMResult:
+def answer(question: str, context: ContextSource, **kwargs: Any) -> RLMResult:
     """Blocking form of :func:`answer_async` for scripts and the SDK."""
     return asyncio.run(answer_async(question, context, **kwargs))

@@ -2,19 +2,34 @@
 directly: the run log (trajectories), a collection's documents, and hybrid search over it.
 
 The SDK sits above rlm and must not be imported from here; callers that hold a ``Deepwell`` may pass it as
-``dw=`` (it has the same four members), everything else gets this.
+``dw=`` (it has the same members), everything else gets this. ``StoreOwner`` names those members, so the
+entry points are typed without an import upward.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from deepwell.core.settings import Settings
 from deepwell.retrieval import Retriever, SearchHit, load_embedder
 from deepwell.storage import DocumentRecord, Store
 
-__all__ = ["RunStore"]
+__all__ = ["RunStore", "StoreOwner"]
+
+
+class StoreOwner(Protocol):
+    """What an RLM run uses of the store: ``RunStore`` below, or the SDK's ``Deepwell``."""
+
+    store: Store
+
+    def documents(self, collection: str, limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]: ...
+
+    def get_document(self, collection: str, ref: int | str) -> DocumentRecord: ...
+
+    def search(self, query: str, collection: str, *, k: int = 10) -> list[SearchHit]: ...
+
+    def close(self) -> None: ...
 
 
 class RunStore:

@@ -15,13 +15,14 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from deepwell.core.errors import DeepwellError
 from deepwell.rlm._context import CollectionRef, ContextIndex
+from deepwell.rlm._store import StoreOwner
 from deepwell.rlm._structure import node_dict
 
 __all__ = ["ContextTools", "build_context_server"]
 
 
 def build_context_server(
-    ctx: ContextIndex, collection: CollectionRef | None = None, dw: Any = None
+    ctx: ContextIndex, collection: CollectionRef | None = None, dw: StoreOwner | None = None
 ) -> MCPServer:
     server: MCPServer = MCPServer("deepwell-rlm-context")
 

@@ -1,4 +1,5 @@
-"""The base every part stands on: settings, the exception hierarchy and shared types.
+"""The base every part stands on: settings, the exception hierarchy, the status vocabulary and
+shared types.
 
 It imports no other part of Deepwell, so storage, retrieval, reasoning and the orchestrators can all
 depend on it without a cycle.
@@ -20,8 +21,20 @@ from deepwell.core.errors import (
     StorageError,
 )
 from deepwell.core.settings import Settings
+from deepwell.core.status import (
+    ANSWERED,
+    ERROR,
+    NOT_FOUND_STATUS,
+    UNCERTAIN,
+    budget_exhausted,
+    canonical_status,
+)
 
 __all__ = [
+    "ANSWERED",
+    "ERROR",
+    "NOT_FOUND_STATUS",
+    "UNCERTAIN",
     "BudgetExceeded",
     "ConfigError",
     "ContextWindowError",
@@ -36,4 +49,6 @@ __all__ = [
     "SchemaError",
     "Settings",
     "StorageError",
+    "budget_exhausted",
+    "canonical_status",
 ]

@@ -102,5 +102,24 @@ async def test_out_of_steps_says_so(dw: Deepwell) -> None:
     llm = ScriptedLLM([json.dumps({"action": "search", "arguments": {"query": "zzz unknown"}})] * 2)
     async with Client(_server(dw)) as client:
         result = await ToolAgent(llm, MCPToolBox(client), max_steps=2).run("What is the capital of Mars?")
-    assert result.status == "no_answer"
+    assert result.status == "budget_exhausted:iterations"  # the RLM's word for running out of steps
     assert result.answer  # either a hedged answer from evidence or an explicit "could not find"
+
+
+async def test_too_many_invalid_calls_stop_with_the_errors_budget(dw: Deepwell) -> None:
+    llm = ScriptedLLM(["not json", json.dumps({"action": "search", "arguments": {}}), "{"])
+    async with Client(_server(dw)) as client:
+        result = await ToolAgent(llm, MCPToolBox(client), max_steps=6, max_errors=3).run("Tea time?")
+    assert result.status == "budget_exhausted:errors" and len(result.steps) == 3
+    assert result.answer == "I could not find an answer (too many invalid actions after 3 steps)."
+    # no last-chance call: nothing was found to answer from
+    assert llm.outputs == [] and len(llm.prompts) == 3
+
+
+async def test_repeated_calls_are_refused_when_asked(dw: Deepwell) -> None:
+    tea = json.dumps({"action": "search", "arguments": {"query": "tea"}})
+    llm = ScriptedLLM([tea, tea, json.dumps({"action": "final_answer", "answer": "Two minutes [1]."})])
+    async with Client(_server(dw)) as client:
+        result = await ToolAgent(llm, MCPToolBox(client), reject_repeats=True).run("Tea time?")
+    assert result.status == "answered" and [s.is_error for s in result.steps] == [False, True]
+    assert "was done already" in result.steps[1].observation

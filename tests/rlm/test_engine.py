@@ -154,6 +154,25 @@ async def test_ungrounded_answers_and_invalid_actions_end_in_a_named_budget(dw) 
     assert r.status == "budget_exhausted:iterations" and "iteration budget" in r.answer
 
 
+async def test_an_answer_echoed_only_by_an_error_message_is_not_accepted(dw) -> None:  # type: ignore[no-untyped-def]
+    """The refusal of a repeat quotes the model's words back; an answer must come from what a tool read."""
+    search = json.dumps({"action": "search", "argument": "Olympus City"})
+    r = await answer_async(
+        "Which one is it?",
+        haystack(),
+        llm=ScriptedLLM(root=[search, search, json.dumps({"action": "answer", "argument": "Olympus City"})]),
+        dw=dw,
+        mode="actions",
+        config=RLMConfig(max_errors=2),
+    )
+    assert r.status == "budget_exhausted:errors" and "Olympus" not in r.answer
+    errors = [s.data["error"] for s in dw.store.runs.get(r.run_id).steps if s.kind == "error"]
+    assert errors[:2] == [  # then the budget's own stop
+        "search 'Olympus City' was done already; try something else or answer.",
+        "the answer is not in what was read",
+    ]
+
+
 async def _answered_in_code(dw, root: list[str], config: RLMConfig) -> list:  # type: ignore[no-untyped-def]
     """Run the scripted root in code mode over the needle haystack; it must answer; returns the steps."""
     r = await answer_async(

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from deepwell.rlm._render import render_html, render_tree, run_summary, run_to_dict, step_label
+from deepwell.rlm._render import (
+    _status_style,
+    render_html,
+    render_tree,
+    run_summary,
+    run_to_dict,
+    step_label,
+)
 from deepwell.storage import RunRecord, Store
 
 
@@ -150,3 +157,16 @@ def test_summary_counts_budget_errors_that_left_no_error_step(tmp_path: Path) ->
     store.close()
     assert run_summary(run)["errors"] == 4
     assert "4 errors" in _text(render_tree(run))
+
+
+@pytest.mark.parametrize("old", ["no_answer", "too_many_errors"])
+def test_runs_stored_with_the_agents_old_statuses_still_render(tmp_path: Path, old: str) -> None:
+    """Agent runs stored before the agent used the shared vocabulary keep their word and take its colour."""
+    store = Store(f"sqlite:///{tmp_path / 'runs.db'}")
+    rid = store.runs.start("agent", "q?", {})
+    store.runs.finish(rid, old, "I could not find an answer.", {})
+    run = store.runs.get(rid)
+    store.close()
+    assert old in _text(render_tree(run))
+    assert f'class="status s-budget">{old}<' in render_html(run)
+    assert _status_style(old) == _status_style("budget_exhausted:errors") == "magenta"
