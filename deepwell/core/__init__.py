@@ -5,6 +5,7 @@ depend on it without a cycle.
 """
 
 from deepwell.core.errors import (
+    AuthError,
     BudgetExceeded,
     ConfigError,
     ContextWindowError,
@@ -15,6 +16,7 @@ from deepwell.core.errors import (
     ModelError,
     NotFoundError,
     OutputError,
+    RemoteError,
     SandboxError,
     SchemaError,
     StorageError,
@@ -22,6 +24,7 @@ from deepwell.core.errors import (
 from deepwell.core.settings import Settings
 
 __all__ = [
+    "AuthError",
     "BudgetExceeded",
     "ConfigError",
     "ContextWindowError",
@@ -32,6 +35,7 @@ __all__ = [
     "ModelError",
     "NotFoundError",
     "OutputError",
+    "RemoteError",
     "SandboxError",
     "SchemaError",
     "Settings",
