@@ -175,9 +175,9 @@ class AnswerOut(BaseModel):
     seconds: float
     status: str = "answered"
     run_id: str | None = None
-    mode: str | None = Field(None, description="The ask method, or the RLM mode that ran.")
-    steps: int | None = Field(None, description="Steps of an RLM run.")
-    how: str | None = Field(None, description="How an RLM run reached its answer.")
+    mode: str | None = Field(default=None, description="The ask method, or the RLM mode that ran.")
+    steps: int | None = Field(default=None, description="Steps of an RLM run.")
+    how: str | None = Field(default=None, description="How an RLM run reached its answer.")
 
 
 class RunSummaryOut(BaseModel):

@@ -47,8 +47,12 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return out
 
 
-def _time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
+def _time(value: Any) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value  # type: ignore[no-any-return]
+
+
+def _maybe_time(value: Any) -> datetime | None:
+    return None if value is None else _time(value)
 
 
 class RemoteBackend:
@@ -64,20 +68,20 @@ class RemoteBackend:
     # the session ------------------------------------------------------------------------------------
     @asynccontextmanager
     async def _open(self) -> AsyncIterator[Client]:
-        import httpx
+        import httpx2  # the HTTP client mcp 2.x is written for
         from mcp import Client
         from mcp.client.streamable_http import streamable_http_client
 
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         statuses: list[int] = []  # the MCP client reports a refused request without its HTTP status
 
-        async def seen(response: httpx.Response) -> None:
+        async def seen(response: httpx2.Response) -> None:
             if response.status_code >= 400:
                 statuses.append(response.status_code)
 
         try:
             async with (
-                httpx.AsyncClient(
+                httpx2.AsyncClient(
                     headers=headers, timeout=self.timeout, event_hooks={"response": [seen]}
                 ) as http,
                 Client(streamable_http_client(self.url, http_client=http)) as client,
@@ -89,7 +93,7 @@ class RemoteBackend:
             raise self._explain(exc, statuses) from exc
 
     def _explain(self, exc: BaseException, statuses: Sequence[int] = ()) -> DeepwellError:
-        import httpx
+        import httpx2  # the HTTP client mcp 2.x is written for
 
         if 401 in statuses:
             return AuthError(
@@ -106,12 +110,12 @@ class RemoteBackend:
                 "(MCP at /mcp)?"
             )
         for e in _causes(exc):
-            if isinstance(e, (httpx.ConnectError, httpx.ConnectTimeout)):
+            if isinstance(e, (httpx2.ConnectError, httpx2.ConnectTimeout)):
                 return RemoteError(
                     f"Cannot reach a Deepwell server at {self.url} ({e}); start one with `deepwell serve` "
                     "or check the address."
                 )
-            if isinstance(e, httpx.TimeoutException):
+            if isinstance(e, httpx2.TimeoutException):
                 return RemoteError(f"The server at {self.url} did not answer within {self.timeout:.0f}s.")
         leaf = next((e for e in _causes(exc) if not isinstance(e, BaseExceptionGroup)), exc)
         return RemoteError(f"The MCP call to {self.url} failed: {type(leaf).__name__}: {leaf}")
@@ -270,7 +274,9 @@ class RemoteBackend:
     async def runs(self, limit: int, kind: str | None) -> list[RunInfo]:
         out = await self._call("list_runs", {"limit": limit, "kind": kind})
         return [
-            RunInfo(r["id"], r["kind"], r.get("status"), r.get("question", ""), _time(r.get("created_at")))
+            RunInfo(
+                r["id"], r["kind"], r.get("status"), r.get("question", ""), _maybe_time(r.get("created_at"))
+            )
             for r in out["runs"]
         ]
 
@@ -283,8 +289,8 @@ class RemoteBackend:
             status=r["status"],
             answer=r.get("answer"),
             info=r.get("info") or {},
-            created_at=_time(r["created_at"]),  # type: ignore[arg-type]
-            finished_at=_time(r.get("finished_at")),
+            created_at=_time(r["created_at"]),
+            finished_at=_maybe_time(r.get("finished_at")),
             steps=[
                 StepRecord(
                     s["seq"],

@@ -143,5 +143,6 @@ class _RemoteDeepwell(Deepwell):
         finally:
             self._portal.close()
 
-    ingest = _blocking(AsyncDeepwell.ingest)  # type: ignore[assignment]
-    search = _blocking(AsyncDeepwell.search)  # type: ignore[assignment]
+    # the server's tools take no local-only arguments (roots, fusion weights)
+    ingest = _blocking(AsyncDeepwell.ingest)  # type: ignore[arg-type, assignment]
+    search = _blocking(AsyncDeepwell.search)  # type: ignore[arg-type, assignment]

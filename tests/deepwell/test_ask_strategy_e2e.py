@@ -37,14 +37,14 @@ def _ask(data_dir: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[i
 def test_auto_counts_with_an_rlm_run_over_the_collection(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, r = _ask(data_dir, monkeypatch, "How many releases are listed in the release notes?")
+    code, r = _ask(data_dir, monkeypatch, "How many entries does release 3.2.0 list?")
     assert code == 0, r
-    assert r["strategy"] == "rlm" and "counts releases" in r["why"], r
-    assert r["answer"].strip() == "3" and r["status"] == "answered", r  # 3.2.0, 3.1.0, 3.0.0
+    assert r["strategy"] == "rlm" and "counts entries" in r["why"], r
+    assert r["answer"].strip() == "3" and r["status"] == "answered", r  # offline mode, export, emoji crash
 
 
 def test_auto_looks_up_from_the_retrieved_passages(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    code, r = _ask(data_dir, monkeypatch, "How often must API keys be rotated?", "--method", "single")
+    code, r = _ask(data_dir, monkeypatch, "How often must API keys be rotated?")
     assert code == 0, r
     assert r["strategy"] == "rag" and r["status"] == "answered", r
     assert "90" in r["answer"] and r["citations"][0]["uri"].endswith("handbook.md"), r
