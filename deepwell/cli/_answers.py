@@ -128,12 +128,13 @@ def _print_answer(result: Any) -> None:
         for c in result.citations:
             table.add_row(f"[{c.n}]", escape(c.uri), f"chunk {c.chunk}", f"chars {c.char_start}-{c.char_end}")
         out_console.print(table)
-    for e in result.evidence[:5]:
-        where = " > ".join(str(p) for p in e.get("path") or []) or "the collection"
-        out_console.print(f"[dim]read:[/dim] {escape(where)}", highlight=False)
+    for e in result.evidence[:5]:  # what an RLM run read, by heading path
+        if e.get("path"):
+            out_console.print(f"[dim]read:[/dim] {escape(' > '.join(map(str, e['path'])))}", highlight=False)
     style = "green" if result.status == "answered" else "yellow"
     err_console.print(
-        f"[{style}]{escape(result.status)}[/{style}] · {result.strategy} ({escape(result.method)}) · "
+        f"[{style}]{escape(result.status)}[/{style}] · {result.strategy} "
+        f"({escape(result.method.removeprefix(result.strategy + ':'))}) · "
         f"{result.seconds:.1f}s · run {result.run_id} (deepwell runs show {result.run_id})\n"
         f"[dim]why {result.strategy}: {escape(result.why)}[/dim]",
         highlight=False,
