@@ -232,9 +232,7 @@ class AsyncDeepwell:
             raise InputError(f"Unknown method {method!r}; use one of {', '.join(METHODS)}.")
         if not question or not question.strip():
             raise InputError("The question is empty; ask something, e.g. 'how often are keys rotated?'")
-        if strategy == "moa":
-            first = Route("moa", "forced with strategy=moa")
-        elif strategy != "auto":
+        if strategy != "auto":
             first = Route(strategy, f"forced with strategy={strategy}")
         else:
             first = route(question, await self.search(question, collection, k=k))
@@ -257,9 +255,9 @@ class AsyncDeepwell:
         if strategy != "auto" or result.status in ("answered", "error"):
             return result
         if first.strategy == "rag":
-            other = Route("rlm", f"rag found no supported answer in the top {k} passages; read the whole")
+            other = Route("rlm", f"{first.why}, but none of the top {k} held a supported answer")
         else:
-            other = Route("rag", f"the RLM run ended {result.status}; try the passages")
+            other = Route("rag", f"{first.why}, but the RLM run ended {result.status}")
         second = await take(other)
         if second.status == "answered":
             return second

@@ -132,7 +132,7 @@ async def test_fake_backend_auto_falls_back_to_rlm_when_rag_finds_nothing() -> N
     b = FakeBackend(rag_status="not_found")
     r = await AsyncDeepwell(backend=b).ask("Who approved budget line 42?", "docs")
     assert _kinds(b) == ["rag", "rlm"]
-    assert (r.strategy, r.status) == ("rlm", "answered") and "rag found no supported answer" in r.why
+    assert (r.strategy, r.status) == ("rlm", "answered") and "none of the top 4 held" in r.why
 
 
 async def test_fake_backend_auto_falls_back_to_rag_when_the_rlm_finds_nothing() -> None:
