@@ -37,7 +37,7 @@ class AskResult:
 
     question: str
     answer: str
-    status: str  # "answered" | "not_found"
+    status: str  # "answered" | "not_found" (an RLM run's own status when strategy is rlm)
     citations: list[Citation] = field(default_factory=list)
     sources: list[Citation] = field(default_factory=list)
     method: str = "single"
@@ -46,6 +46,9 @@ class AskResult:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    strategy: str = "rag"  # rag | moa | rlm: the way that produced this answer (see Deepwell.ask)
+    why: str = ""
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # what an RLM run read
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +63,9 @@ class AskResult:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "seconds": round(self.seconds, 3),
+            "strategy": self.strategy,
+            "why": self.why,
+            "evidence": self.evidence,
         }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -23,7 +24,11 @@ __all__ = [
     "IngestOut",
     "OutlineOut",
     "RangeOut",
+    "RunOut",
+    "RunSummaryOut",
+    "RunsOut",
     "SearchOut",
+    "StepOut",
 ]
 
 
@@ -170,3 +175,39 @@ class AnswerOut(BaseModel):
     seconds: float
     status: str = "answered"
     run_id: str | None = None
+    mode: str | None = Field(default=None, description="The ask method, or the RLM mode that ran.")
+    steps: int | None = Field(default=None, description="Steps of an RLM run.")
+    how: str | None = Field(default=None, description="How an RLM run reached its answer.")
+
+
+class RunSummaryOut(BaseModel):
+    id: str
+    kind: str
+    status: str | None
+    question: str
+    created_at: datetime | None
+
+
+class RunsOut(BaseModel):
+    runs: list[RunSummaryOut]
+
+
+class StepOut(BaseModel):
+    seq: int
+    parent_seq: int | None
+    kind: str
+    data: dict[str, Any]
+    seconds: float
+    created_at: datetime
+
+
+class RunOut(BaseModel):
+    id: str
+    kind: str
+    question: str
+    status: str | None
+    answer: str | None
+    info: dict[str, Any]
+    created_at: datetime
+    finished_at: datetime | None
+    steps: list[StepOut]

@@ -42,6 +42,9 @@ from deepwell.mcp_servers._schemas import (
     OutlineItem,
     OutlineOut,
     RangeOut,
+    RunOut,
+    RunsOut,
+    RunSummaryOut,
     SearchOut,
 )
 from deepwell.retrieval import documents as doctools
@@ -340,25 +343,15 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
         await ctx.report_progress(0, 2, "loading the model")
         await anyio.to_thread.run_sync(lambda: dw.llm)
         await ctx.report_progress(1, 2, f"searching and answering ({method})")
-        result = await dw.ask_async(question, collection, method=method, k=k)  # type: ignore[arg-type]
+        result = await dw.ask_async(question, collection, strategy="rag", method=method, k=k)  # type: ignore[arg-type]
         await ctx.report_progress(2, 2, result.status)
         return AnswerOut(
             answer=result.answer,
-            citations=[
-                {
-                    "n": c.n,
-                    "citation": c.ref,
-                    "uri": c.uri,
-                    "title": c.title,
-                    "chunk": c.chunk,
-                    "char_start": c.char_start,
-                    "char_end": c.char_end,
-                }
-                for c in result.citations
-            ],
+            citations=[c.to_dict() for c in result.citations],
             seconds=result.seconds,
             status=result.status,
             run_id=result.run_id,
+            mode=result.method,
         )
 
     @server.tool(annotations=SLOW_READ)
@@ -391,6 +384,25 @@ def build_server(settings: Settings, dw: Deepwell | None = None) -> MCPServer:
         """Mixture-of-Agents: proposals from the local model(s), aggregated against the sources and checked
         like ask; every proposal is stored in the run (run_id)."""
         return await _answer(question, collection, method, 4, ctx)
+
+    @server.tool(annotations=READ_ONLY)
+    @_tool_errors
+    def list_runs(
+        limit: Annotated[int, Field(ge=1, le=200, description="How many of the latest runs.")] = 20,
+        kind: Annotated[str | None, Field(description="Only runs of this kind: ask or rlm.")] = None,
+    ) -> RunsOut:
+        """The latest stored runs of ask, moa_answer and rlm_answer, newest first (get_run shows one)."""
+        return RunsOut(runs=[RunSummaryOut(**r) for r in dw.store.runs.list(kind, limit)])
+
+    @server.tool(annotations=READ_ONLY)
+    @_tool_errors
+    def get_run(
+        run_id: Annotated[
+            str, Field(description="A run id (or a unique prefix) from list_runs or an answer.")
+        ],
+    ) -> RunOut:
+        """One stored run with every step: retrieval, proposals, the support check, or the RLM's plan."""
+        return RunOut(**dw.store.runs.get(run_id).to_dict())
 
     _register_rlm(server, settings, dw, get_llm)
 
@@ -497,4 +509,7 @@ def _register_rlm(server: MCPServer, settings: Settings, dw: Deepwell, get_llm: 
             seconds=result.seconds,
             status=result.status,
             run_id=result.run_id,
+            mode=result.mode,
+            steps=result.steps,
+            how=result.how,
         )

@@ -6,6 +6,7 @@ depend on it without a cycle.
 """
 
 from deepwell.core.errors import (
+    AuthError,
     BudgetExceeded,
     ConfigError,
     ContextWindowError,
@@ -16,6 +17,7 @@ from deepwell.core.errors import (
     ModelError,
     NotFoundError,
     OutputError,
+    RemoteError,
     SandboxError,
     SchemaError,
     StorageError,
@@ -35,6 +37,7 @@ __all__ = [
     "ERROR",
     "NOT_FOUND_STATUS",
     "UNCERTAIN",
+    "AuthError",
     "BudgetExceeded",
     "ConfigError",
     "ContextWindowError",
@@ -45,6 +48,7 @@ __all__ = [
     "ModelError",
     "NotFoundError",
     "OutputError",
+    "RemoteError",
     "SandboxError",
     "SchemaError",
     "Settings",

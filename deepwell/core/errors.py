@@ -16,12 +16,15 @@ else is a bug and keeps its traceback.
     │   ├── LLMConnectionError an HTTP backend is down, slow or answered garbage
     │   └── OutputError        the model's output is invalid (bad JSON, unknown tool) after retries
     ├── SandboxError           model-written code could not run in the sandbox
+    ├── RemoteError            a `deepwell serve` endpoint cannot be reached, or a call on it failed
+    │   └── AuthError          the endpoint refused the bearer token
     └── BudgetExceeded         an orchestrator ran out of a budget (iterations, tokens, time...)
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AuthError",
     "BudgetExceeded",
     "ConfigError",
     "ContextWindowError",
@@ -32,6 +35,7 @@ __all__ = [
     "ModelError",
     "NotFoundError",
     "OutputError",
+    "RemoteError",
     "SandboxError",
     "SchemaError",
     "StorageError",
@@ -83,6 +87,14 @@ class OutputError(LLMError):
 
 
 class SandboxError(DeepwellError):
+    pass
+
+
+class RemoteError(DeepwellError):
+    pass
+
+
+class AuthError(RemoteError):
     pass
 
 

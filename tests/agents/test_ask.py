@@ -182,7 +182,7 @@ def test_sdk_ask_answers_from_the_samples(dw: Deepwell) -> None:
 @pytest.mark.model
 @pytest.mark.slow
 def test_sdk_ask_says_not_found_when_the_sources_do_not_say(dw: Deepwell) -> None:
-    r = dw.ask("What is the boiling point of mercury?", "samples")
+    r = dw.ask("What is the boiling point of mercury?", "samples", strategy="rag")
     assert (r.status, r.answer) == ("not_found", NOT_FOUND), r.draft
 
 

@@ -21,7 +21,7 @@ FOLDERS = {
     "reasoning": "reasoning",
     "agents": "agents",
     "rlm": "rlm",
-    "deepwell/sdk.py": "sdk",
+    "deepwell/sdk": "sdk",
     "mcp_servers": "mcp_servers",
     "deepwell/cli": "cli",
 }

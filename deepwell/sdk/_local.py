@@ -1,23 +1,17 @@
-"""The Python SDK: one object that owns the store, the models and the indexes.
+"""The local engine: one object that owns the store, the models and the indexes.
 
-    from deepwell import Deepwell
-    with Deepwell.from_env() as dw:
-        dw.ingest(["docs/"], collection="docs")
-        for hit in dw.search("how do I rotate keys?", collection="docs"):
-            print(hit.citation, hit.score)
-
+``Deepwell`` (sync) is this engine plus the answering API; ``AsyncDeepwell`` drives it from an event loop.
 Models load lazily, on first use, so commands that only touch the database start fast.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from deepwell.agents import AskResult, Method, MoAConfig, Proposer
 from deepwell.agents import ask as _ask
@@ -38,7 +32,7 @@ from deepwell.retrieval.embedding import resolve_model_dir
 from deepwell.retrieval.ingest import Progress
 from deepwell.storage import ChunkRecord, CollectionInfo, DocumentRecord, Store
 
-__all__ = ["Deepwell"]
+__all__ = ["Engine"]
 
 
 class _LazyEmbedder:
@@ -86,16 +80,14 @@ class _LazyEmbedder:
         return self._real.token_offsets(text)
 
 
-class Deepwell:
+class Engine:
+    """Store, models and indexes of one local Deepwell; the front doors and orchestrators share it."""
+
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.store = Store(self.settings.db_url)
 
-    @classmethod
-    def from_env(cls) -> Deepwell:
-        return cls(Settings())
-
-    def __enter__(self) -> Deepwell:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -230,7 +222,7 @@ class Deepwell:
         )
 
     # answers ------------------------------------------------------------------------------------
-    async def ask_async(
+    async def rag_async(
         self,
         question: str,
         collection: str = "default",
@@ -242,7 +234,8 @@ class Deepwell:
         config: MoAConfig | None = None,
         on_text: Callable[[str], None] | None = None,
     ) -> AskResult:
-        """A cited answer from ``collection``, or status ``not_found``; the run is stored (``run_id``)."""
+        """A cited answer from the top-``k`` passages of ``collection``, or status ``not_found``; the run
+        is stored (``run_id``). ``ask`` chooses between this and an RLM run; this is the passages way."""
         if method == "moa" and proposers is None:
             proposers = self.moa_proposers()
         return await _ask(
@@ -257,10 +250,6 @@ class Deepwell:
             runs=self.store.runs,
             on_text=on_text,
         )
-
-    def ask(self, question: str, collection: str = "default", **kwargs: Any) -> AskResult:
-        """Blocking :meth:`ask_async` (same arguments), for scripts and notebooks without an event loop."""
-        return asyncio.run(self.ask_async(question, collection, **kwargs))
 
     def moa_proposers(self) -> list[Proposer]:
         """One proposer per model in DEEPWELL_MOA_MODELS (the default model when the list is empty)."""
