@@ -129,6 +129,14 @@ def ops_for(client: int, first: int, rounds: int, asks: bool, per_round: int) ->
     return ops
 
 
+def autogroup() -> bool:
+    """Whether Linux shares CPU time between sessions first (sched_autogroup), then between their threads."""
+    try:
+        return Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
+    except OSError:
+        return False
+
+
 def machine_busy_seconds() -> float:
     """CPU seconds all cores have spent busy since boot (Linux /proc/stat; NaN elsewhere)."""
     try:
@@ -160,6 +168,7 @@ class Tally:
             "p50_ms": median(every) * 1e3 if every else math.nan,
             "p95_ms": pct(every, 0.95) * 1e3 if every else math.nan,
             "cores_ours": self.ours / self.wall,
+            "cpu_ms_per_request": self.ours / len(every) * 1e3 if every else math.nan,
             "cores_others": max(0.0, self.busy - self.ours) / self.wall,
         }
         for kind, v in self.lat.items():
@@ -283,6 +292,7 @@ async def measure(args: argparse.Namespace, tmp: Path, pg_url: str) -> dict[str,
                 r["ratio_vs_reference"] = r["req_per_s"] / base
     return {
         "cores": os.cpu_count(),
+        "autogroup": autogroup(),
         "load_average_before": load_before[0],
         "load_average_after": os.getloadavg()[0],
         "clients": args.clients,
@@ -303,15 +313,20 @@ def render(r: dict[str, Any]) -> str:
         "the replicas do not get cores of their own.",
         f"Load average {r['load_average_before']:.1f} before, {r['load_average_after']:.1f} after; 'cores "
         "ours' is the CPU our processes used per second of wall time, 'others' what the rest of the machine "
-        "used meanwhile.",
+        "used meanwhile (PostgreSQL counts as others); 'CPU ms/req' is ours per request.",
         f"Corpus {r['corpus']['documents']} documents / {r['corpus']['chunks']} chunks (ingest "
         f"{r['ingest_seconds']['postgres']:.1f}s on PostgreSQL, {r['ingest_seconds']['sqlite']:.1f}s on "
         f"SQLite). {r['clients']} concurrent MCP streamable-HTTP clients, split across the replicas in turn; "
         f"{r['passes']} passes over the configurations (forward, then backward).",
         "",
         f"{'configuration':<22} {'store':<8} {'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'search p50':>10} "
-        f"{'ask p50':>8} {'err':>3} {'cores ours/others':>17} {'ratio':>6}",
+        f"{'ask p50':>8} {'err':>3} {'cores ours/others':>17} {'CPU ms/req':>10} {'ratio':>6}",
     ]
+    if r["autogroup"]:
+        lines[2:2] = [
+            "Linux sched_autogroup is on: the kernel splits CPU time between sessions first, and this run "
+            "is one session, so while other sessions are busy more replicas get no more CPU in total."
+        ]
     rounds = r["rounds"] * r["passes"]
     labels = {
         "mixed": f"mixed: {rounds}×(3 search + 1 ask, method single) per client; ratio = req/s against "
@@ -328,7 +343,7 @@ def render(r: dict[str, Any]) -> str:
         lines.append(
             f"{row['config']:<22} {row['store']:<8} {row['req_per_s']:>6.2f} {row['p50_ms']:>7.0f} "
             f"{row['p95_ms']:>7.0f} {row.get('search_p50_ms', math.nan):>10.0f} {ask} {row['errors']:>3} "
-            f"{cores:>17} {row['ratio_vs_reference']:>5.2f}x"
+            f"{cores:>17} {row['cpu_ms_per_request']:>10.0f} {row['ratio_vs_reference']:>5.2f}x"
         )
     lines.append(f"\nwhole run {r['total_seconds']:.0f}s (start-up, ingest, warm-up and the measurements)")
     for row in r["rows"]:

@@ -169,11 +169,12 @@ class Servers:
 
 def mcp_client(url: str, token: str | None = None) -> Client:
     """An MCP streamable-HTTP client for a replica at ``url`` (bearer token when given)."""
+    import httpx2  # the HTTP client the MCP SDK is typed against (it installs it)
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    http = httpx.AsyncClient(headers=headers, timeout=600)
+    http = httpx2.AsyncClient(headers=headers, timeout=600)
     return Client(streamable_http_client(f"{url}/mcp", http_client=http))
 
 
