@@ -19,7 +19,7 @@ app = typer.Typer(
     name="deepwell",
     help="Local-first agentic RAG: hybrid search, a local GGUF model, MCP tool servers and Recursive LMs.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
