@@ -311,6 +311,7 @@ def key_terms(question: str, tree: Any) -> list[tuple[str, float, bool]]:
             len(t) < 3
             or t.lower() in _FUNCTION
             or t.lower() in _REQUEST
+            or _singular(t) in _REQUEST
             or _MOST.fullmatch(t)
             or _FEWEST.fullmatch(t)
             or ((level_of(t, learned) or _field_word(t)) and t not in part_names(tree))
@@ -478,8 +479,9 @@ def _asked_levels(question: str, learned: frozenset[str] = frozenset()) -> list[
 def _field_in(question: str, fields_present: set[str]) -> str | None:
     """The field the question asks for, among those the tree has (a specific cue beats a bare 'who')."""
     words = [w.lower() for w in re.findall(r"[A-Za-z][\w-]*", _asking(question))]
-    if words[:1] == ["when"] and "date" in fields_present:
-        return "date"  # the interrogative fixes the kind of value; "uploaded" only says which date
+    dated = sorted((f for f in fields_present if "date" in f.split()), key=lambda f: (f != "date", f))
+    if words[:1] == ["when"] and dated:
+        return dated[0]  # the interrogative fixes the kind of value; "uploaded" only says which date
     for m in re.finditer(r"\b(?:which|what|the)\s+([a-z][\w-]*)", _asking(question).lower()):
         named = _field_word(m.group(1))
         if named in fields_present and m.group(1) != "who":
@@ -699,9 +701,26 @@ def _matches_level(n: Any, level: str) -> bool:
 
 
 def _label(n: Any, level: str | None) -> str:
-    if level == "release" and n.fields.get("version"):
-        return n.fields["version"]
-    return n.title.strip()
+    """A release by its version, unless another release has the same one ("3.12.0" for both "3.12.0
+    beta 1" and "3.12.0 alpha 7"): an answer must name one part, so then by its heading."""
+    v = n.fields.get("version") if level == "release" else None
+    if v and _version_counts(n).get(v, 0) < 2:
+        return str(v)
+    return str(n.title.strip())
+
+
+def _version_counts(n: Any) -> dict[str, int]:
+    root = n
+    while root.parent is not None:
+        root = root.parent
+    cached = root.__dict__.get("_plan_versions")
+    if cached is None:
+        counts: dict[str, int] = {}
+        for x in _all_nodes_from(root):
+            if x.kind == "section" and "version" in x.fields:
+                counts[x.fields["version"]] = counts.get(x.fields["version"], 0) + 1
+        cached = root.__dict__["_plan_versions"] = counts
+    return cast(dict[str, int], cached)
 
 
 def _enclosing(n: Any, level: str, taken: set[int]) -> Any | None:
@@ -1188,7 +1207,7 @@ async def _extreme(e: Any, c: _Ctx, question: str, parent: int | None, most: boo
                 "the scope of the maximum is ambiguous",
             )
     cands = _nodes_of(scope, level) if level else [n for n, _ in c.tree.children(scope.id)]
-    if level and named:
+    if level and named and scope is c.tree.root:
         # "which version of X": the parts of that kind the terms name, when several are named
         top = [n for sc, n in _named_nodes(c, level) if sc >= named[0][0] - 1e-6 or sc >= 20]
         if len(top) >= 2:
@@ -1360,8 +1379,9 @@ def _default_of(c: _Ctx, nodes: list[Any]) -> Outcome:
 
 
 _QUANTITY_Q = re.compile(
-    r"\b(?:how (?:long|often|far|old|big|fast|heavy|hot|cold|much)|what (?:pressure|temperature|size|"
-    r"speed|weight|length|height|distance|price|cost|percentage|rate|age|year|port))\b",
+    r"^\W*when\b|\b(?:how (?:long|often|far|old|big|fast|heavy|hot|cold|much)|"
+    r"what (?:pressure|temperature|size|speed|weight|length|height|distance|price|cost|percentage|rate|age|"
+    r"year|port))\b",
     re.I,
 )
 _SENT = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=[ \t]*(?:[#>*+-]|\d+[.)])\s)")
@@ -1369,30 +1389,51 @@ _SENT = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=[ \t]*(?:[#>*+-]|\d+[.)])\s)")
 
 async def _read_value(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
     """A value no field holds: the model reads the best sentences; its span must be in what it read."""
-    ranked = _best_units(c, 4)
-    if not ranked:
+    scope = _read_scope(c)
+    if scope is not None:
+        # the question names a part by an identifier in its heading ("release 2.4", "section 4.9"): the
+        # value is read inside that part, its heading included; a sentence elsewhere is about another
+        inside = [
+            (sc, i)
+            for sc, i in _best_units(c, 200)
+            if scope.start <= c.units.nodes[i].start < scope.end
+        ]
+        ranked = inside[:4]
+        bodies = [c.tree.text[scope.start : min(scope.end, scope.start + 800)]]
+    else:
+        ranked = _best_units(c, 4)
+        bodies = []
+    if not ranked and scope is None:
         return _nothing(c)
+    title = scope.title.lower() if scope is not None else ""
     idents = [t for t, idf, ident in c.terms if ident and idf > 0]
     keys = idents or [c.terms[0][0]]
+    need = [k for k in idents if not _term_rx(k.lower()).search(title)]  # the scope's name is given
     scored: list[tuple[float, int, str]] = []
-    for _, i in ranked:
-        n = c.units.nodes[i]
-        body = c.tree.text[n.start : n.end]
+    bodies += [c.tree.text[c.units.nodes[i].start : c.units.nodes[i].end] for _, i in ranked]
+    for body in bodies:
         for s in _SENT.split(body):
             s = s.strip()
             if not 8 < len(s) < 600 or any(s == x for _, _, x in scored):
                 continue
             low = s.lower()
-            if idents and not any(_term_rx(k.lower()).search(low) for k in idents):
+            if need and not any(_term_rx(k.lower()).search(low) for k in need):
                 continue  # with an identifier, only sentences that carry it can answer
             # a sentence is ranked by the rarity of the question's terms it holds, not by one key
             w = sum(max(idf, 0.5) for t, idf, _ in c.terms if _term_rx(t.lower()).search(low))
-            if w > 0:
+            if w > 0 or (scope is not None and not need):
                 scored.append((w, -len(scored), s))
     sentences = [x for _, _, x in sorted(scored, reverse=True)[:3]]
-    if not sentences:
+    if not sentences and ranked:
         n = c.units.nodes[ranked[0][1]]
         sentences = [c.tree.text[n.start : min(n.end, n.start + 500)]]
+    if not sentences:
+        return Outcome(
+            "uncertain",
+            f"Nothing inside {scope.title if scope is not None else 'the text'} answers it.",
+            [_evidence(c.tree, scope)] if scope is not None else [],
+            "read only inside the part the question names",
+        )
     sentences = sentences[:3]
     # the question first, then the span: measured to make SmolLM2 reach the value within a short reply
     prompts = [f"Question: {_asking(question)}\nText: {s}\nAnswer (copied from the text):" for s in sentences]
@@ -1407,7 +1448,7 @@ async def _read_value(e: Any, c: _Ctx, question: str, parent: int | None) -> Out
             shown = _term_rx(k.lower()).sub(lambda m: "\u2063" * len(m.group(0)), shown.lower())
         span = _value_in(reply, _restore_case(shown, s), masked_q, wants_number)
         if span and quantity and not re.search(r"\d", span):
-            continue  # "what pressure", "how long": words alone do not answer a quantity
+            continue  # "what pressure", "how long", "when": words alone do not answer a quantity
         if span and not _balanced(span):
             continue  # a cut-off fragment of code or prose ("parts[0"), not a value
         if span and not any(span.lower() in k.lower() for k in keys):
@@ -1420,6 +1461,16 @@ async def _read_value(e: Any, c: _Ctx, question: str, parent: int | None) -> Out
         [{"text": x} for x in sentences],
         "the model's replies held no span of what it read: " + " | ".join(r[:60] for r in replies),
     )
+
+
+def _read_scope(c: _Ctx) -> Any | None:
+    """The one part the question names by an identifier in its own heading, if it names one."""
+    named = [(sc, n) for sc, n in _named_nodes(c, None, nested=True) if sc >= 20]
+    if not named or (len(named) > 1 and named[1][0] == named[0][0]):
+        return None
+    n = named[0][1]
+    title = n.title.lower()
+    return n if any(ident and _term_rx(t.lower()).search(title) for t, _, ident in c.terms) else None
 
 
 def _balanced(span: str) -> bool:
