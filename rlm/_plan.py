@@ -461,16 +461,23 @@ def _levels_in(question: str, learned: frozenset[str] = frozenset()) -> list[tup
     return out
 
 
+def _names_one(after: list[str]) -> bool:
+    """A level word followed by an identifier ("section 2.2", "version 1.4-2") names one part, the
+    target of the question, not the kind of part asked for."""
+    return bool(after) and bool(re.search(r"\d", after[0])) and not re.fullmatch(r"\d{4}\W*", after[0])
+
+
 def _asked_levels(question: str, learned: frozenset[str] = frozenset()) -> list[str]:
     """The kinds of node a "which/what ..." asks for: a level word within three words after the
     interrogative ("which debianutils version"); the other level words describe the target ("bug 123")."""
     asked = []
     rx = r"\b(?:which|what|find the|name the|identify the)\s+(?=((?:[\w.+-]+\s*){1,3}))"
     for m in re.finditer(rx, _asking(question), re.I):
-        for w in m.group(1).split():
+        ws = m.group(1).split()
+        for i, w in enumerate(ws):
             if _field_word(w):
                 break  # "what date was version X ...": a value is asked, the version names the target
-            if lv := level_of(w, learned):
+            if (lv := level_of(w, learned)) and not _names_one(ws[i + 1 : i + 2]):
                 asked.append(lv)
                 break
     return asked
@@ -562,7 +569,11 @@ def _complete(op: str, question: str, tree: Any, source: str) -> Plan:
                 counted = "function"
         else:
             counted = after[0] if after else "entry"
-    answer_levels = [lv for _, lv in levels if lv != counted or op not in ("argmax", "argmin")]
+    named_one = {m.start() for m in re.finditer(r"[A-Za-z][\w-]*(?=\s+[\w.+~:-]*\d)", asking)}
+    named_one = {p for p in named_one if _names_one(asking[p:].split()[1:2])}
+    answer_levels = [
+        lv for pos, lv in levels if pos not in named_one and (lv != counted or op not in ("argmax", "argmin"))
+    ]
     if op in ("argmax", "argmin") and levels:
         answer_levels = (_asked_levels(question, learned) or [levels[0][1]])[:1]
     if op in ("locate", "enclosing") and _asked_levels(question, learned):
@@ -1394,9 +1405,7 @@ async def _read_value(e: Any, c: _Ctx, question: str, parent: int | None) -> Out
         # the question names a part by an identifier in its heading ("release 2.4", "section 4.9"): the
         # value is read inside that part, its heading included; a sentence elsewhere is about another
         inside = [
-            (sc, i)
-            for sc, i in _best_units(c, 200)
-            if scope.start <= c.units.nodes[i].start < scope.end
+            (sc, i) for sc, i in _best_units(c, 200) if scope.start <= c.units.nodes[i].start < scope.end
         ]
         ranked = inside[:4]
         bodies = [c.tree.text[scope.start : min(scope.end, scope.start + 800)]]
@@ -1420,11 +1429,16 @@ async def _read_value(e: Any, c: _Ctx, question: str, parent: int | None) -> Out
             if need and not any(_term_rx(k.lower()).search(low) for k in need):
                 continue  # with an identifier, only sentences that carry it can answer
             # a sentence is ranked by the rarity of the question's terms it holds, not by one key
-            w = sum(max(idf, 0.5) for t, idf, _ in c.terms if _term_rx(t.lower()).search(low))
-            if w > 0 or (scope is not None and not need):
+            # terms that only name the part read in do not make a sentence about what is asked
+            w = sum(
+                max(idf, 0.5)
+                for t, idf, _ in c.terms
+                if _term_rx(t.lower()).search(low) and not _term_rx(t.lower()).search(title)
+            )
+            if w > 0:
                 scored.append((w, -len(scored), s))
     sentences = [x for _, _, x in sorted(scored, reverse=True)[:3]]
-    if not sentences and ranked:
+    if not sentences and ranked and scope is None:
         n = c.units.nodes[ranked[0][1]]
         sentences = [c.tree.text[n.start : min(n.end, n.start + 500)]]
     if not sentences:
@@ -1451,6 +1465,8 @@ async def _read_value(e: Any, c: _Ctx, question: str, parent: int | None) -> Out
             continue  # "what pressure", "how long", "when": words alone do not answer a quantity
         if span and not _balanced(span):
             continue  # a cut-off fragment of code or prose ("parts[0"), not a value
+        if span and scope is not None and _part_of_heading(span, scope.title):
+            continue  # a piece of the named part's own heading ("Archive" of "2.2. Archive areas")
         if span and not any(span.lower() in k.lower() for k in keys):
             return Outcome(
                 "answered", span, [{"text": s}], "the model read the best sentences; span verified"
@@ -1461,6 +1477,12 @@ async def _read_value(e: Any, c: _Ctx, question: str, parent: int | None) -> Out
         [{"text": x} for x in sentences],
         "the model's replies held no span of what it read: " + " | ".join(r[:60] for r in replies),
     )
+
+
+def _part_of_heading(span: str, title: str) -> bool:
+    name = re.sub(r"^\W*[\d.]+\W*", "", title).strip().lower()
+    low = span.strip().lower()
+    return bool(low) and low in name and len(low) < 0.8 * len(name)
 
 
 def _read_scope(c: _Ctx) -> Any | None:
