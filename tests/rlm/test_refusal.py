@@ -75,6 +75,36 @@ TWINS = """# Kitchen
 """
 
 
+NEWS = """What's New in Python 3.12.0 beta 1?
+===================================
+
+*Release date: 2023-05-22*
+
+Core and Builtins
+-----------------
+
+- gh-104482: Fix three error handling bugs in the compiler.
+- gh-104479: Update the grammar of the parser.
+
+Library
+-------
+
+- gh-104540: Fix a crash in the event loop.
+
+What's New in Python 3.12.0 alpha 7?
+====================================
+
+*Release date: 2023-04-04*
+
+Library
+-------
+
+- gh-103000: Speed up the dataclasses module. Patch by Bo Park.
+- gh-102978: Fix a leak in tempfile.
+- gh-102900: Add an option to argparse.
+"""
+
+
 async def _ask(dw, question: str, context: str, llm=None):  # type: ignore[no-untyped-def]
     return await answer_async(question, context, llm=llm or ScriptedLLM(), dw=dw, mode="actions")
 
@@ -132,3 +162,28 @@ async def test_real_model_does_not_answer_a_question_about_a_level_the_text_lack
     assert r.status != "answered", r.answer
     ok = await _ask(dw, "Which chapter mentions copper tape?", MANUAL, llm=llm)
     assert (ok.status, ok.answer) == ("answered", "Chapter 3 Pests")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # two releases share the version 3.12.0: the answer names one by its heading
+        ("Which release lists gh-102978?", "What's New in Python 3.12.0 alpha 7?"),
+        # the section named inside the release named, not every Library section nor the whole release
+        ("How many entries does the Library section of 3.12.0 alpha 7 list?", "3"),
+        ("Which section of 3.12.0 beta 1 lists the most entries?", "Core and Builtins"),
+        # a "Release date:" line under a heading is that part's field
+        ("When was 3.12.0 alpha 7 released?", "2023-04-04"),
+    ],
+)
+async def test_nested_parts_are_named_together(dw, question: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+    r = await _ask(dw, question, NEWS)
+    assert (r.status, r.answer) == ("answered", expected)
+
+
+async def test_a_value_is_not_read_outside_the_part_named(dw) -> None:  # type: ignore[no-untyped-def]
+    """Nothing inside 3.12.0 beta 1 holds a codename: a sentence elsewhere must not be read as one."""
+    text = NEWS + "\nThe codename of 3.11.0 was Blue Heron.\n"
+    llm = ScriptedLLM(sub=lambda prompt: "Blue Heron")
+    r = await _ask(dw, "What was the codename of 3.12.0 beta 1?", text, llm=llm)
+    assert r.status != "answered", r.answer
