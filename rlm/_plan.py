@@ -41,6 +41,9 @@ __all__ = ["OPS", "Outcome", "Plan", "execute_plan", "fill_plan", "key_terms"]
 Op = Literal["locate", "enclosing", "count", "argmax", "argmin", "list", "extract", "compare", "summarise"]
 OPS: tuple[str, ...] = Op.__args__  # type: ignore[attr-defined]
 _LEAF_KINDS = frozenset({"entry", "item", "record", "message"})
+# located by words alone, a part scoring this share of the best in another place is a rival: the words
+# do not tell the two apart (calibrated on the development domains)
+NEAR_TIE = 0.85
 
 
 class Plan(BaseModel):
@@ -68,12 +71,9 @@ class Outcome:
 # words people use for the parts of documents, by the kind of tree node they mean
 _LEVEL_WORDS: dict[str, tuple[str, ...]] = {
     "release": tuple(_words("release version upload revision")),
-    "section": tuple(
-        _words(
-            "section chapter part heading subsection clause article category component topic paragraph "
-            "appendix"
-        )
-    ),
+    "section": tuple(_words("section heading article category component topic appendix")),
+    "top-section": tuple(_words("chapter part book volume")),
+    "sub-section": tuple(_words("subsection subchapter clause paragraph subheading")),
     "file": tuple(_words("file module document page script package")),
     "class": tuple(_words("class type")),
     "method": tuple(_words("method")),
@@ -89,7 +89,9 @@ _FIELD_WORDS: dict[str, tuple[str, ...]] = {
     ),
     "credit": tuple(_words("credited credit thanks thanked contributed contributor patch reported reporter")),
     "author": tuple(_words("uploaded uploader author wrote written maintainer signed sent who")),
-    "bases": tuple(_words("inherit inherits inherited derive derives derived subclass subclasses base")),
+    "bases": tuple(
+        _words("inherit inherits inherited derive derives derived subclass subclasses base parent")
+    ),
     "default": tuple(_words("default defaults pass omit omitted")),
     "date": tuple(_words("when date day dated")),
     "email": tuple(_words("email e-mail address")),
@@ -109,14 +111,48 @@ def _plural(w: str) -> str:
     return w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
 
 
-def level_of(word: str) -> str | None:
+def _singular(word: str) -> str:
     w = _plural(word.lower())
-    if w.endswith("ie"):
-        w = w[:-2] + "y"
+    return w[:-2] + "y" if w.endswith("ie") else w
+
+
+def level_of(word: str, learned: frozenset[str] = frozenset()) -> str | None:
+    """The kind of node a word names: first the kinds this tree's own headings name ("Chapter 4",
+    "Release 2.1" teach what "chapter" and "release" mean here), then the lexicon."""
+    w = _singular(word)
+    if w in learned:
+        return "title:" + w
     for level, words in _LEVEL_WORDS.items():
         if w in words:
             return level
     return None
+
+
+def learned_levels(tree: Any) -> frozenset[str]:
+    """Words the tree uses as the first word of several headings that go on to name different things
+    ("Chapter 1 ...", "Chapter 2 ..."; "Release 1.0", "Release 2.0"): in this text they are the name of a
+    kind of part. A heading repeated whole ("Library" under every release) names one part, not a kind."""
+    cached = getattr(tree, "_plan_learned", None)
+    if cached is not None:
+        return cast(frozenset[str], cached)
+    rests: dict[str, set[str]] = {}
+    stack = [tree.root]
+    while stack:
+        n = stack.pop()
+        stack.extend(n.children)
+        if n.kind != "section":  # headings name kinds; a def's name is its own
+            continue
+        m = re.match(r"\s*([A-Z][a-z]+|[A-Z]{3,})\b\W*(\S.*)", n.title)
+        if m and m.group(1).lower() not in _FUNCTION:
+            rests.setdefault(_singular(m.group(1)), set()).add(m.group(2).strip().lower())
+    out = frozenset(w for w, r in rests.items() if len(r) >= 2 and len(w) >= 4)
+    tree._plan_learned = out
+    return out
+
+
+def _title_word(n: Any) -> str:
+    m = re.match(r"\s*([A-Z][a-z]+|[A-Z]{3,})\b", getattr(n, "title", ""))
+    return _singular(m.group(1)) if m else ""
 
 
 def is_identifier(term: str) -> bool:
@@ -252,6 +288,7 @@ def key_terms(question: str, tree: Any) -> list[tuple[str, float, bool]]:
     may still be in a heading, or nowhere: the question names something the text lacks)."""
     q = _asking(question)
     u = units_of(tree)
+    learned = learned_levels(tree)
     out: dict[str, tuple[str, float, bool]] = {}
     for m in _QUOTED.finditer(q):
         t = next(g for g in m.groups() if g)
@@ -259,25 +296,57 @@ def key_terms(question: str, tree: Any) -> list[tuple[str, float, bool]]:
             t = "=" + t
         out[t.lower().lstrip("=")] = (t, u.idf(t), True)
     q_rest = _QUOTED.sub(" ", q)
-    for m in _WORD.finditer(q_rest):
-        t = m.group(0).strip(".:/-")
+    words = [m.group(0).strip(".:/-") for m in _WORD.finditer(q_rest)]
+    # a compound of letters only that the text never writes ("module-level") is a phrase, not a name
+    words = [
+        p
+        for w in words
+        for p in (w.split("-") if re.fullmatch(r"[A-Za-z]+(?:-[A-Za-z]+)+", w) and not u.present(w) else [w])
+    ]
+    for t in words:
         if not t or t.lower() in out:
             continue
         ident = bool(_IDENT.fullmatch(t) or _CODE_NAME.fullmatch(t))
         if not ident and (
-            len(t) < 3 or t.lower() in _FUNCTION or t.lower() in _REQUEST or level_of(t) or _field_word(t)
+            len(t) < 3
+            or t.lower() in _FUNCTION
+            or t.lower() in _REQUEST
+            or _singular(t) in _REQUEST
+            or _MOST.fullmatch(t)
+            or _FEWEST.fullmatch(t)
+            or ((level_of(t, learned) or _field_word(t)) and t not in part_names(tree))
         ):
-            continue
+            continue  # the grammar of the question, unless the word is the name of a part ("types")
         idf = u.idf(t)
-        if not ident and 0 < idf < 0.5:
-            continue  # a word too common here to tell units apart
+        if not ident and 0 < idf < 0.5 and t not in part_names(tree):
+            continue  # a word too common here to tell units apart, unless it is the name of a part
         out[t.lower()] = (t, idf, ident)
     terms = sorted(out.values(), key=lambda x: (not x[2], -x[1]))
     return terms
 
 
+def part_names(tree: Any) -> frozenset[str]:
+    """The names of the tree's parts as written (case kept: "types" names a module, "class" does not
+    name the class "Class"): file names and their stems, class and def names, whole headings."""
+    cached = getattr(tree, "_plan_names", None)
+    if cached is None:
+        names: set[str] = set()
+        for n in _all_nodes(tree):
+            if n.kind in _LEAF_KINDS or n.kind == "root":
+                continue
+            t = n.title.strip()
+            names.add(t)
+            if n.kind == "file":
+                base = t.rsplit("/", 1)[-1]
+                names.update({base, base.rsplit(".", 1)[0]})
+            if "name" in n.fields:
+                names.add(n.fields["name"])
+        cached = tree._plan_names = frozenset(names)
+    return cast(frozenset[str], cached)
+
+
 # verbs that make a request of the reader rather than name what it is about
-_REQUEST = frozenset(_words("find count list name give tell show identify state"))
+_REQUEST = frozenset(_words("find count counted counting list name give tell show identify state"))
 
 
 def _field_word(w: str) -> str | None:
@@ -333,16 +402,19 @@ _MOST = re.compile(r"\b(?:most|largest|greatest|highest|biggest|longest)\b|\bmor
 _FEWEST = re.compile(r"\b(?:fewest|least|smallest|lowest|shortest)\b", re.I)
 
 
-def frame_op(question: str) -> str | None:
+def frame_op(question: str, learned: frozenset[str] = frozenset()) -> str | None:
     """The operation English interrogative syntax fixes, if it does: a superlative asked with which/what
     is a maximum or minimum, "how many" a count, "which <part of a document>" an enclosing node, "who" /
     "when" a named value. These are the grammar of questions in any domain; everything else is left to
     the worked examples."""
     a = _asking(question)
-    many = re.search(r"\bhow many\W+(?:[^\w\s]\S*\s+)?([A-Za-z][\w-]*)", a, re.I)
+    many = re.search(r"\bhow many\W+(?:[^\w\s]\S*\s+)?([A-Za-z][\w-]*)((?:\s+[A-Za-z][\w-]*){0,2})", a, re.I)
+    # "how many degrees" asks for a quantity the text states; "how many module-level functions" for
+    # parts to count: a word for a kind of part among the first words after it
+    near = re.split(r"[\s-]+", (many.group(1) + many.group(2)) if many else "")
     if (
         many
-        and not level_of(many.group(1))
+        and not any(level_of(w, learned) for w in near)
         and many.group(1).lower() not in ("times", "different", "distinct")
     ):
         return "extract"  # "how many degrees": a quantity the text states, not parts to count
@@ -355,7 +427,7 @@ def frame_op(question: str) -> str | None:
     m = re.match(r"\s*(?:\w+\s+)?(?:which|what)\s+([\w-]+)", a, re.I) or re.search(
         r"[,;:\u2014\u2013]\s*(?:\w+\s+)?(?:which|what)\s+([\w-]+)", a, re.I
     )
-    if (m and level_of(m.group(1))) or _asked_levels(a):
+    if (m and level_of(m.group(1), learned)) or _asked_levels(a, learned):
         return "enclosing"
     if m and not re.fullmatch(r"do|does|did|one|ones|of|kind|sort|type", m.group(1), re.I):
         return "extract"  # "which urgency", "what value": a named value, not a part of the text
@@ -365,7 +437,7 @@ def frame_op(question: str) -> str | None:
         a,
         re.I,
     )
-    if m and level_of(m.group(1)):
+    if m and level_of(m.group(1), learned):
         return "enclosing"
     if re.match(r"\s*(?:tell me|give(?: me)?|state|find)\s+the\s+\w+", a, re.I):
         return "extract"
@@ -380,25 +452,32 @@ def frame_op(question: str) -> str | None:
     return None
 
 
-def _levels_in(question: str) -> list[tuple[int, str]]:
+def _levels_in(question: str, learned: frozenset[str] = frozenset()) -> list[tuple[int, str]]:
     out = []
     for m in re.finditer(r"[A-Za-z][\w-]*", _asking(question)):
-        lv = level_of(m.group(0))
+        lv = level_of(m.group(0), learned)
         if lv:
             out.append((m.start(), lv))
     return out
 
 
-def _asked_levels(question: str) -> list[str]:
+def _names_one(after: list[str]) -> bool:
+    """A level word followed by an identifier ("section 2.2", "version 1.4-2") names one part, the
+    target of the question, not the kind of part asked for."""
+    return bool(after) and bool(re.search(r"\d", after[0])) and not re.fullmatch(r"\d{4}\W*", after[0])
+
+
+def _asked_levels(question: str, learned: frozenset[str] = frozenset()) -> list[str]:
     """The kinds of node a "which/what ..." asks for: a level word within three words after the
     interrogative ("which debianutils version"); the other level words describe the target ("bug 123")."""
     asked = []
     rx = r"\b(?:which|what|find the|name the|identify the)\s+(?=((?:[\w.+-]+\s*){1,3}))"
     for m in re.finditer(rx, _asking(question), re.I):
-        for w in m.group(1).split():
+        ws = m.group(1).split()
+        for i, w in enumerate(ws):
             if _field_word(w):
                 break  # "what date was version X ...": a value is asked, the version names the target
-            if lv := level_of(w):
+            if (lv := level_of(w, learned)) and not _names_one(ws[i + 1 : i + 2]):
                 asked.append(lv)
                 break
     return asked
@@ -407,8 +486,9 @@ def _asked_levels(question: str) -> list[str]:
 def _field_in(question: str, fields_present: set[str]) -> str | None:
     """The field the question asks for, among those the tree has (a specific cue beats a bare 'who')."""
     words = [w.lower() for w in re.findall(r"[A-Za-z][\w-]*", _asking(question))]
-    if words[:1] == ["when"] and "date" in fields_present:
-        return "date"  # the interrogative fixes the kind of value; "uploaded" only says which date
+    dated = sorted((f for f in fields_present if "date" in f.split()), key=lambda f: (f != "date", f))
+    if words[:1] == ["when"] and dated:
+        return dated[0]  # the interrogative fixes the kind of value; "uploaded" only says which date
     for m in re.finditer(r"\b(?:which|what|the)\s+([a-z][\w-]*)", _asking(question).lower()):
         named = _field_word(m.group(1))
         if named in fields_present and m.group(1) != "who":
@@ -422,7 +502,15 @@ def _field_in(question: str, fields_present: set[str]) -> str | None:
                 rank = 0 if w == "who" else 1
                 if best is None or rank > best[0]:
                     best = (rank, f)
-    return best[1] if best else None
+    if best:
+        return best[1]
+    # no word of the lexicon: a field this text names itself, asked by a word of the same stem ("how
+    # urgent" for an "urgency" field); a field that names a kind of part ("version") is not a value
+    for w in words:
+        for f in sorted(fields_present):
+            if len(f) >= 5 and w[:5] == f[:5] and len(w) >= 5 and not level_of(f) and not level_of(w):
+                return f
+    return None
 
 
 def fields_present(tree: Any) -> set[str]:
@@ -441,7 +529,7 @@ def fields_present(tree: Any) -> set[str]:
 def fill_plan(question: str, tree: Any, embedding_model: str) -> tuple[Plan, dict[str, Any]]:
     """A plan: the op from interrogative syntax where it fixes one, else from the nearest worked examples
     (MiniLM, loaded only then); terms, levels and field from the tree. Returns what decided it too."""
-    framed = frame_op(question)
+    framed = frame_op(question, learned_levels(tree))
     if framed:
         return _complete(framed, question, tree, "frame"), {"frame_op": framed}
     op, near = choose_op(question, embedding_model)
@@ -449,16 +537,29 @@ def fill_plan(question: str, tree: Any, embedding_model: str) -> tuple[Plan, dic
     return _complete(op, question, tree, "exemplars"), why
 
 
+def _verb_levels(asking: str, learned: frozenset[str]) -> list[str]:
+    """Kinds of part named by a past participle: "how many times was X released / uploaded" counts
+    releases (the verb of a kind of part)."""
+    out = []
+    for w in re.findall(r"[a-z]+ed\b", asking.lower()):
+        lv = level_of(w[:-1], learned) or level_of(w[:-2], learned)
+        if lv:
+            out.append(lv)
+    return out
+
+
 def _complete(op: str, question: str, tree: Any, source: str) -> Plan:
     terms = key_terms(question, tree)
-    levels = _levels_in(question)
+    learned = learned_levels(tree)
+    levels = _levels_in(question, learned)
     asking = _asking(question)
     counted = None
     if op in ("count", "argmax", "argmin", "compare"):
-        cue = re.search(
-            r"\bhow many\b|\bnumber of\b|\bcount\b|\bmost\b|\bmore\b|\bfewest\b|\bleast\b", asking, re.I
-        )
+        cue = re.search(r"\bhow many\b|\bnumber of\b|\bcount(?:ed)?\b", asking, re.I)
+        cue = cue or _MOST.search(asking) or _FEWEST.search(asking)
         after = [lv for pos, lv in levels if cue and pos > cue.start()]
+        if not after and op == "count":
+            after = _verb_levels(asking, learned)
         if op == "count":
             counted = after[0] if after else (levels[0][1] if levels else "entry")
             top = re.search(
@@ -468,11 +569,15 @@ def _complete(op: str, question: str, tree: Any, source: str) -> Plan:
                 counted = "function"
         else:
             counted = after[0] if after else "entry"
-    answer_levels = [lv for _, lv in levels if lv != counted or op not in ("argmax", "argmin")]
+    named_one = {m.start() for m in re.finditer(r"[A-Za-z][\w-]*(?=\s+[\w.+~:-]*\d)", asking)}
+    named_one = {p for p in named_one if _names_one(asking[p:].split()[1:2])}
+    answer_levels = [
+        lv for pos, lv in levels if pos not in named_one and (lv != counted or op not in ("argmax", "argmin"))
+    ]
     if op in ("argmax", "argmin") and levels:
-        answer_levels = (_asked_levels(question) or [levels[0][1]])[:1]
-    if op in ("locate", "enclosing") and _asked_levels(question):
-        answer_levels = _asked_levels(question)
+        answer_levels = (_asked_levels(question, learned) or [levels[0][1]])[:1]
+    if op in ("locate", "enclosing") and _asked_levels(question, learned):
+        answer_levels = _asked_levels(question, learned)
     seen: list[str] = []
     for lv in answer_levels:
         if lv not in seen:
@@ -486,7 +591,7 @@ def _complete(op: str, question: str, tree: Any, source: str) -> Plan:
     if op == "extract" and not fld and seen and re.match(r"(?:\w+ )?(?:which|what)\s+\w+", asking, re.I):
         # "which <part> ..." asks for a node, not a value inside one
         first = re.match(r"(?:\w+ )?(?:which|what)\s+([\w-]+)", asking, re.I)
-        if first and level_of(first.group(1)):
+        if first and level_of(first.group(1), learned):
             op = "enclosing"
     return Plan(
         op=cast(Op, op),
@@ -552,7 +657,7 @@ async def fill_plan_with_model(e: Any, question: str, tree: Any) -> tuple[Plan, 
         op = "extract"
         data = {}
     plan = _complete(op, question, tree, "model")
-    lv = level_of(str(data.get("level", ""))) if data else None
+    lv = level_of(str(data.get("level", "")), learned_levels(tree)) if data else None
     if lv and op in ("count", "argmax", "argmin", "compare"):
         plan.counted = lv  # the kind the model says is counted, checked like any level word
     return plan, {"model_plan": data}
@@ -579,10 +684,16 @@ def _ancestors(n: Any) -> list[Any]:
 
 
 def _matches_level(n: Any, level: str) -> bool:
+    if level.startswith("title:"):
+        return n.kind == "section" and _title_word(n) == level[6:]
     if level == "release":
         return n.kind == "section" and "version" in n.fields
     if level == "section":
         return n.kind == "section"
+    if level == "top-section":
+        return n.kind == "section" and not any(a.kind == "section" for a in _ancestors(n))
+    if level == "sub-section":
+        return n.kind == "section" and any(a.kind == "section" for a in _ancestors(n))
     if level == "file":
         return n.kind == "file"
     if level == "def":
@@ -601,16 +712,33 @@ def _matches_level(n: Any, level: str) -> bool:
 
 
 def _label(n: Any, level: str | None) -> str:
-    if level == "release" and n.fields.get("version"):
-        return n.fields["version"]
-    return n.title.strip()
+    """A release by its version, unless another release has the same one ("3.12.0" for both "3.12.0
+    beta 1" and "3.12.0 alpha 7"): an answer must name one part, so then by its heading."""
+    v = n.fields.get("version") if level == "release" else None
+    if v and _version_counts(n).get(v, 0) < 2:
+        return str(v)
+    return str(n.title.strip())
+
+
+def _version_counts(n: Any) -> dict[str, int]:
+    root = n
+    while root.parent is not None:
+        root = root.parent
+    cached = root.__dict__.get("_plan_versions")
+    if cached is None:
+        counts: dict[str, int] = {}
+        for x in _all_nodes_from(root):
+            if x.kind == "section" and "version" in x.fields:
+                counts[x.fields["version"]] = counts.get(x.fields["version"], 0) + 1
+        cached = root.__dict__["_plan_versions"] = counts
+    return cast(dict[str, int], cached)
 
 
 def _enclosing(n: Any, level: str, taken: set[int]) -> Any | None:
     chain = [n, *_ancestors(n)]
-    if level == "section":
+    if level in ("section", "sub-section"):
         # a release is a section too; when a release is asked for alongside, the section is inside it
-        cands = [a for a in chain if _matches_level(a, "section") and id(a) not in taken]
+        cands = [a for a in chain if _matches_level(a, level) and id(a) not in taken]
         plain = [a for a in cands if "version" not in a.fields]
         return (plain or cands or [None])[0]
     return next((a for a in chain if _matches_level(a, level) and id(a) not in taken), None)
@@ -655,30 +783,48 @@ def _norm(s: str) -> str:
     return re.sub(r"[./\\:]+", ".", s.lower())
 
 
-def _named_nodes(c: _Ctx, level: str | None) -> list[tuple[float, Any]]:
+def _named_nodes(c: _Ctx, level: str | None, nested: bool = False) -> list[tuple[float, Any]]:
     """Inner nodes whose name (title, short fields) holds the key terms: a scope such as "version 2.1-3"
     or "module json.decoder". An identifier outweighs any number of words; the node's own name outweighs
-    its fields; a name written as the question writes it outweighs one that matches only case-folded."""
-    out = []
+    its fields; a name written as the question writes it outweighs one that matches only case-folded.
+
+    ``nested``: a node also counts the terms that name the parts around it, so "the Library section of
+    release 3.2" is the Library section inside 3.2, not the release, nor every Library section."""
+    own = _name_weights(c, level)
+    if not nested:
+        out = [(sum(w.values()), n) for n, w in own.values()]
+    else:
+        out = []
+        for n, w in own.values():
+            merged = dict(w)
+            for a in _ancestors(n):
+                for t, x in own.get(id(a), (None, {}))[1].items():
+                    merged[t] = max(merged.get(t, 0.0), x)
+            out.append((sum(merged.values()), n))
+    out.sort(key=lambda x: -x[0])
+    return out
+
+
+def _name_weights(c: _Ctx, level: str | None) -> dict[int, tuple[Any, dict[str, float]]]:
+    out: dict[int, tuple[Any, dict[str, float]]] = {}
     for n in _all_nodes(c.tree):
         if not n.children or n.kind == "root" or (level and not _matches_level(n, level)):
             continue
         title = n.title
         stem = title.rsplit(".", 1)[0] if n.kind == "file" else title
         short = " ".join(v for k, v in n.fields.items() if k != "doc" and len(v) < 120)
-        s = 0.0
+        w: dict[str, float] = {}
         for t, idf, ident in c.terms:
             plain = t.removeprefix("=")
             weight = (10.0 + idf) if ident else max(idf, 0.5)
             rx = _term_rx(_norm(plain))
             if rx.search(_norm(title)) or rx.search(_norm(stem)):
                 exact = re.search(rf"(?<![\w]){re.escape(plain)}(?![\w])", title + " " + stem)
-                s += weight * (2.5 if exact else 2.0)
+                w[t] = weight * (2.5 if exact else 2.0)
             elif rx.search(_norm(short)):
-                s += weight
-        if s > 0:
-            out.append((s, n))
-    out.sort(key=lambda x: -x[0])
+                w[t] = weight
+        if w:
+            out[id(n)] = (n, w)
     return out
 
 
@@ -712,7 +858,9 @@ def _leaves(n: Any) -> list[Any]:
 
 
 def _count_under(n: Any, level: str | None) -> int:
-    """Entries are the items a part lists (a sub-item belongs to its item); other kinds are nodes."""
+    """Entries are the items a part lists (a sub-item belongs to its item); other kinds are the parts
+    of that kind directly under it: a part of the same kind inside one counted belongs to that one
+    (section 4's subsections are 4.1, 4.2, ..., not 4.1.1; a class's methods, not their inner defs)."""
     if level in (None, "entry"):
         items = sum(
             1
@@ -720,7 +868,19 @@ def _count_under(n: Any, level: str | None) -> int:
             if x is not n and x.kind in _LEAF_KINDS and not (x.parent and x.parent.kind in _LEAF_KINDS)
         )
         return items or sum(1 for x in _leaves(n))  # a class lists its defs
-    return len(_nodes_of(n, level))
+    return len(_outermost_of(n, level))
+
+
+def _outermost_of(root: Any, level: str) -> list[Any]:
+    code = level in ("def", "method", "function", "class")
+    out, stack = [], list(reversed(root.children))
+    while stack:
+        x = stack.pop()
+        if _matches_level(x, level):
+            out.append(x)
+        elif not (code and x.kind in ("def", "class") and not _matches_level(x, "class")):
+            stack.extend(reversed(x.children))  # a def inside a method is neither method nor function
+    return out
 
 
 def _evidence(tree: Any, n: Any, chars: int = 300) -> dict[str, Any]:
@@ -816,7 +976,7 @@ async def _locate(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome
         node = titled[0]
         ev = [_evidence(c.tree, node)]
         labels = [_label(a, lv) for lv in c.plan.levels if (a := _enclosing_above(node, lv)) is not None]
-        if labels:
+        if labels and len(labels) == len(c.plan.levels):
             return Outcome(
                 "answered", " / ".join(labels), ev, "the part named by the key term; its enclosing"
             )
@@ -828,7 +988,9 @@ async def _locate(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome
     weak = _coverage(c, best)
     if weak is not None:
         return weak
-    tied = [i for s, i in _best_units(c, 50) if s == best_score]
+    exact = any(ident and idf > 0 for _, idf, ident in c.terms)
+    near = NEAR_TIE if not exact else 1.0  # an identifier locates exactly; words only by weight
+    tied = [i for s, i in _best_units(c, 50) if s >= best_score * near - 1e-9]
     if any(not _same_answer(c, best, j) for j in tied[1:]):
         ev = [_evidence(c.tree, c.units.nodes[i]) for i in tied[:3]]
         return Outcome(
@@ -837,6 +999,9 @@ async def _locate(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome
             ev,
             "located by rare terms; a tie",
         )
+    if (absent := _absent_level(c)) is not None:
+        absent.evidence = ev + absent.evidence
+        return absent
     if not c.plan.levels:
         path = _path(c.tree, node)
         if not path:  # prose without headings: "where" asks for what the sentence says
@@ -850,15 +1015,39 @@ async def _locate(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome
             continue
         taken.add(id(anc))
         labels.append(_label(anc, lv))
-    if not labels:
+    if len(labels) < len(c.plan.levels):
+        # every kind asked for must enclose what was found: a section is no answer to "which release"
         kinds = ", ".join(c.plan.levels)
         return Outcome(
             "uncertain",
-            f"Found it, but not inside any {kinds}: " + " > ".join(ev[0]["path"]),
+            f"Found it, but not inside a {kinds}: " + " > ".join(ev[0]["path"]),
             ev,
-            f"no enclosing node of kind {kinds}",
+            f"no enclosing node of each kind {kinds}",
         )
     return Outcome("answered", " / ".join(labels), ev, f"located by rare terms; enclosing {c.plan.levels}")
+
+
+def _has_level(tree: Any, level: str) -> bool:
+    cache: dict[str, bool] = tree.__dict__.setdefault("_plan_has_level", {})
+    if level not in cache:
+        cache[level] = any(_matches_level(n, level) for n in _all_nodes(tree) if n.kind != "root")
+    return cache[level]
+
+
+def _absent_level(c: _Ctx, levels: list[str] | None = None) -> Outcome | None:
+    """A kind of part the question asks about that this text does not have: no answer can name one."""
+    for lv in c.plan.levels if levels is None else levels:
+        if not _has_level(c.tree, lv):
+            kinds = c.tree.summary()
+            return Outcome(
+                "uncertain",
+                f"The text has no part I can read as a {lv.removeprefix('title:')}; it has: "
+                + (", ".join(kinds) or "no structure")
+                + ".",
+                [{"asked_kind": lv, "kinds_in_text": kinds}],  # settled by the tree: no exploring
+                f"no node of kind {lv}",
+            )
+    return None
 
 
 def _titled_unit(c: _Ctx, i: int) -> bool:
@@ -915,7 +1104,11 @@ def _same_answer(c: _Ctx, i: int, j: int) -> bool:
 
 
 def _scope(c: _Ctx, exclude_level: str | None) -> tuple[Any, list[tuple[float, Any]]]:
-    named = [x for x in _named_nodes(c, None) if not (exclude_level and _matches_level(x[1], exclude_level))]
+    named = [
+        x
+        for x in _named_nodes(c, None, nested=True)
+        if not (exclude_level and _matches_level(x[1], exclude_level))
+    ]
     return (named[0][1] if named else c.tree.root), named
 
 
@@ -923,12 +1116,19 @@ async def _count(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
     if (miss := _missing(c)) is not None:
         return miss
     counted = c.plan.counted or "entry"
-    named = _named_nodes(c, None)
+    if (absent := _absent_level(c, [counted])) is not None:
+        return absent
+    named = _named_nodes(c, None, nested=True)
     if named and not any(_matches_level(n, counted) for _, n in named[:2]):
         named = _outermost(named)
     if named:
         ties = [n for s, n in named if s == named[0][0]]
         same = [n for n in ties if _matches_level(n, counted)]
+        if len(same) == 1 and len(ties) == 1 and counted != "entry" and _count_under(same[0], counted):
+            # one part named, itself of the kind counted, holding parts of that kind: "how many
+            # subsections does section 4 have" counts inside it, not the one part named
+            same = []
+            named = [(named[0][0], ties[0])] + [x for x in named if x[1] is not ties[0]]
         if len(same) > 1 or (same and len(same) == len(ties) and counted != "entry"):
             # the terms name several nodes of the kind counted: they filter what is counted
             return Outcome(
@@ -937,7 +1137,11 @@ async def _count(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
                 [_evidence(c.tree, n, 120) for n in same[:5]],
                 f"counted {len(same)} {counted} nodes whose heading or fields hold the key terms",
             )
-        scopes = [x for x in named if not _matches_level(x[1], counted) or counted == "entry"]
+        scopes = [
+            x
+            for x in named
+            if not _matches_level(x[1], counted) or counted == "entry" or _count_under(x[1], counted)
+        ]
         if scopes:
             top = [n for s, n in scopes if s == scopes[0][0]]
             if len(top) > 1:
@@ -997,12 +1201,24 @@ async def _count(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
 async def _extreme(e: Any, c: _Ctx, question: str, parent: int | None, most: bool) -> Outcome:
     level = c.plan.levels[0] if c.plan.levels else None
     counted = c.plan.counted or "entry"
+    if (absent := _absent_level(c, [*c.plan.levels[:1], counted])) is not None:
+        return absent
     scope = c.tree.root
-    named = _outermost(_named_nodes(c, None)) if c.terms else []
+    named = _outermost(_named_nodes(c, None, nested=True)) if c.terms else []
     if named and not (len(named) > 1 and named[1][0] == named[0][0]):
         scope = named[0][1]  # one node named by the terms: the maximum is taken inside it
+    elif named:
+        tied = [n for sc, n in named if sc == named[0][0]]
+        if level and not all(_matches_level(n, level) for n in tied):
+            # the terms name several unrelated parts: which one the maximum is taken in is a guess
+            return Outcome(
+                "uncertain",
+                "Several parts are named alike: " + "; ".join(n.title for n in tied[:5]),
+                [_evidence(c.tree, n, 120) for n in tied[:5]],
+                "the scope of the maximum is ambiguous",
+            )
     cands = _nodes_of(scope, level) if level else [n for n, _ in c.tree.children(scope.id)]
-    if level and named:
+    if level and named and scope is c.tree.root:
         # "which version of X": the parts of that kind the terms name, when several are named
         top = [n for sc, n in _named_nodes(c, level) if sc >= named[0][0] - 1e-6 or sc >= 20]
         if len(top) >= 2:
@@ -1113,7 +1329,15 @@ async def _extract(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcom
                     return Outcome(
                         "answered", v, [_evidence(c.tree, a)], f"field {fld!r} of the located node"
                     )
-        c.tried.append(f"no {fld} field on the located nodes")
+        # the question asks for a field the text records elsewhere but not here: reading a value from
+        # the prose would be a guess of a different kind (a name mentioned is not the one credited)
+        ev = [_evidence(c.tree, n) for n in start_nodes[:2]]
+        return Outcome(
+            "uncertain",
+            f"The part found has no {fld}: " + (" > ".join(ev[0]["path"]) if ev else "nothing located"),
+            ev,
+            f"no {fld!r} field on the located nodes or their enclosing parts",
+        )
     return await _read_value(e, c, question, parent)
 
 
@@ -1166,8 +1390,9 @@ def _default_of(c: _Ctx, nodes: list[Any]) -> Outcome:
 
 
 _QUANTITY_Q = re.compile(
-    r"\b(?:how (?:long|often|far|old|big|fast|heavy|hot|cold|much)|what (?:pressure|temperature|size|"
-    r"speed|weight|length|height|distance|price|cost|percentage|rate|age|year|port))\b",
+    r"^\W*when\b|\b(?:how (?:long|often|far|old|big|fast|heavy|hot|cold|much)|"
+    r"what (?:pressure|temperature|size|speed|weight|length|height|distance|price|cost|percentage|rate|age|"
+    r"year|port))\b",
     re.I,
 )
 _SENT = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=[ \t]*(?:[#>*+-]|\d+[.)])\s)")
@@ -1175,30 +1400,54 @@ _SENT = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=[ \t]*(?:[#>*+-]|\d+[.)])\s)")
 
 async def _read_value(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
     """A value no field holds: the model reads the best sentences; its span must be in what it read."""
-    ranked = _best_units(c, 4)
-    if not ranked:
+    scope = _read_scope(c)
+    if scope is not None:
+        # the question names a part by an identifier in its heading ("release 2.4", "section 4.9"): the
+        # value is read inside that part, its heading included; a sentence elsewhere is about another
+        inside = [
+            (sc, i) for sc, i in _best_units(c, 200) if scope.start <= c.units.nodes[i].start < scope.end
+        ]
+        ranked = inside[:4]
+        bodies = [c.tree.text[scope.start : min(scope.end, scope.start + 800)]]
+    else:
+        ranked = _best_units(c, 4)
+        bodies = []
+    if not ranked and scope is None:
         return _nothing(c)
+    title = scope.title.lower() if scope is not None else ""
     idents = [t for t, idf, ident in c.terms if ident and idf > 0]
     keys = idents or [c.terms[0][0]]
+    need = [k for k in idents if not _term_rx(k.lower()).search(title)]  # the scope's name is given
     scored: list[tuple[float, int, str]] = []
-    for _, i in ranked:
-        n = c.units.nodes[i]
-        body = c.tree.text[n.start : n.end]
+    bodies += [c.tree.text[c.units.nodes[i].start : c.units.nodes[i].end] for _, i in ranked]
+    for body in bodies:
         for s in _SENT.split(body):
             s = s.strip()
             if not 8 < len(s) < 600 or any(s == x for _, _, x in scored):
                 continue
             low = s.lower()
-            if idents and not any(_term_rx(k.lower()).search(low) for k in idents):
+            if need and not any(_term_rx(k.lower()).search(low) for k in need):
                 continue  # with an identifier, only sentences that carry it can answer
             # a sentence is ranked by the rarity of the question's terms it holds, not by one key
-            w = sum(max(idf, 0.5) for t, idf, _ in c.terms if _term_rx(t.lower()).search(low))
+            # terms that only name the part read in do not make a sentence about what is asked
+            w = sum(
+                max(idf, 0.5)
+                for t, idf, _ in c.terms
+                if _term_rx(t.lower()).search(low) and not _term_rx(t.lower()).search(title)
+            )
             if w > 0:
                 scored.append((w, -len(scored), s))
     sentences = [x for _, _, x in sorted(scored, reverse=True)[:3]]
-    if not sentences:
+    if not sentences and ranked and scope is None:
         n = c.units.nodes[ranked[0][1]]
         sentences = [c.tree.text[n.start : min(n.end, n.start + 500)]]
+    if not sentences:
+        return Outcome(
+            "uncertain",
+            f"Nothing inside {scope.title if scope is not None else 'the text'} answers it.",
+            [_evidence(c.tree, scope)] if scope is not None else [],
+            "read only inside the part the question names",
+        )
     sentences = sentences[:3]
     # the question first, then the span: measured to make SmolLM2 reach the value within a short reply
     prompts = [f"Question: {_asking(question)}\nText: {s}\nAnswer (copied from the text):" for s in sentences]
@@ -1213,7 +1462,11 @@ async def _read_value(e: Any, c: _Ctx, question: str, parent: int | None) -> Out
             shown = _term_rx(k.lower()).sub(lambda m: "\u2063" * len(m.group(0)), shown.lower())
         span = _value_in(reply, _restore_case(shown, s), masked_q, wants_number)
         if span and quantity and not re.search(r"\d", span):
-            continue  # "what pressure", "how long": words alone do not answer a quantity
+            continue  # "what pressure", "how long", "when": words alone do not answer a quantity
+        if span and not _balanced(span):
+            continue  # a cut-off fragment of code or prose ("parts[0"), not a value
+        if span and scope is not None and _part_of_heading(span, scope.title):
+            continue  # a piece of the named part's own heading ("Archive" of "2.2. Archive areas")
         if span and not any(span.lower() in k.lower() for k in keys):
             return Outcome(
                 "answered", span, [{"text": s}], "the model read the best sentences; span verified"
@@ -1224,6 +1477,35 @@ async def _read_value(e: Any, c: _Ctx, question: str, parent: int | None) -> Out
         [{"text": x} for x in sentences],
         "the model's replies held no span of what it read: " + " | ".join(r[:60] for r in replies),
     )
+
+
+def _part_of_heading(span: str, title: str) -> bool:
+    name = re.sub(r"^\W*[\d.]+\W*", "", title).strip().lower()
+    low = span.strip().lower()
+    return bool(low) and low in name and len(low) < 0.8 * len(name)
+
+
+def _read_scope(c: _Ctx) -> Any | None:
+    """The one part the question names by an identifier in its own heading, if it names one."""
+    named = [(sc, n) for sc, n in _named_nodes(c, None, nested=True) if sc >= 20]
+    if not named or (len(named) > 1 and named[1][0] == named[0][0]):
+        return None
+    n = named[0][1]
+    title = n.title.lower()
+    return n if any(ident and _term_rx(t.lower()).search(title) for t, _, ident in c.terms) else None
+
+
+def _balanced(span: str) -> bool:
+    depth = {"(": 0, "[": 0, "{": 0}
+    close = {")": "(", "]": "[", "}": "{"}
+    for ch in span:
+        if ch in depth:
+            depth[ch] += 1
+        elif ch in close:
+            depth[close[ch]] -= 1
+            if depth[close[ch]] < 0:
+                return False
+    return not any(depth.values())
 
 
 def _restore_case(masked_lower: str, original: str) -> str:

@@ -401,6 +401,9 @@ def _leaves(text: str, a: int, b: int, base: int, parent: Node, changelog: bool)
             continue
         close()
         blank = False
+        meta = _META.fullmatch(stripped) if holder is parent and parent.kind == "section" else None
+        if meta and not parent.children:  # "*Release date: 2023-05-22*" under a heading
+            parent.fields.setdefault(meta.group("key").strip().lower(), meta.group("value"))
         table.append((start, end, line))
         if holder is not parent:
             holder.end = max(holder.end, base + end)
@@ -421,6 +424,7 @@ def _is_label(first: str, rest: str, indent: int) -> bool:
     return lead > indent and bool(_BULLET.match(first_nested))
 
 
+_META = re.compile(r"[*_]*(?P<key>[A-Z][A-Za-z]+(?: [a-z]+){0,2}):[ \t]+(?P<value>[^*_\s][^*_]*?)[*_]*")
 _RULE_LINE = re.compile(r"([-*_=+~#])\1{2,}|(?:[-*_] ){2,}[-*_]")
 _CREDIT_VERBS = frozenset(
     [
