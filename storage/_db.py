@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Engine, ExceptionContext, create_engine, event, inspect, select, text
 from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -59,8 +59,12 @@ def open_engine(url: str) -> Engine:
         ) from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "handle_error", _clear_errors(url))
     try:
         _migrate(engine)
+    except StorageError:
+        engine.dispose()
+        raise
     except OperationalError as exc:
         engine.dispose()
         raise StorageError(
@@ -75,6 +79,35 @@ def open_engine(url: str) -> Engine:
             "Run `deepwell doctor`; then restore it from a backup, or move it aside and ingest again."
         ) from exc
     return engine
+
+
+# what SQLite and PostgreSQL say when a write finds no room: the disk is full, or a file size limit hit
+_NO_ROOM = ("database or disk is full", "disk i/o error", "no space left", "file too large")
+
+
+def _clear_errors(url: str) -> Callable[[ExceptionContext], None]:
+    """Turn the database errors a user can fix (no room to write, a server that went away) into one
+    ``StorageError`` that says what to do, wherever in the code the statement ran. A pre-ping's failure is
+    left alone so the pool can reconnect after a restart."""
+
+    def handle(ctx: ExceptionContext) -> None:
+        if ctx.is_pre_ping:
+            return
+        why = str(ctx.original_exception).strip().splitlines()[0] if str(ctx.original_exception) else ""
+        sqlstate = getattr(ctx.original_exception, "sqlstate", None)
+        if sqlstate == "53100" or any(s in why.lower() for s in _NO_ROOM):
+            raise StorageError(
+                f"The database at {_redact(url)} could not write ({why}): the disk is probably full. "
+                "Free some space and run the command again; the failed write was rolled back, so the store "
+                "is intact."
+            ) from ctx.original_exception
+        if ctx.is_disconnect or ctx.connection is None:
+            raise StorageError(
+                f"Cannot reach the database at {_redact(url)}: {why}. "
+                "Start the database server or fix DEEPWELL_DATABASE_URL, then run `deepwell doctor`."
+            ) from ctx.original_exception
+
+    return handle
 
 
 def _migrate(engine: Engine) -> None:

@@ -52,3 +52,41 @@ def test_punctuation_only_text_is_not_a_crash(tmp_path: Path) -> None:
     latin.write_bytes(bytes(range(0x80, 0x100)) * 20)
     r = run(["rlm", "ask", "what?", "--context", str(latin), "--mode", "actions", "-q"], data)
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+
+
+@pytest.mark.model
+def test_a_full_disk_is_a_clear_error_and_the_store_stays_intact(tmp_path: Path) -> None:
+    """No room to write (a file-size limit stands in for a full disk): the ingest fails with one message
+    saying so, and what was ingested before is still whole and searchable."""
+    import resource
+    import signal
+
+    data = tmp_path / "data"
+    small = tmp_path / "small.md"
+    small.write_text("# Keys\n\nEvery API key is rotated every 90 days.\n")
+    assert run(["ingest", str(small), "-c", "kb"], data).returncode == 0
+    big = tmp_path / "big.md"
+    big.write_text("\n\n".join(f"# Part {i}\n\n" + f"word{i} text about part {i}. " * 60 for i in range(60)))
+    room = (data / "deepwell.db").stat().st_size + 40_000
+
+    def no_room() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (room, room))
+
+    env = {**os.environ, "DEEPWELL_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
+    r = subprocess.run(
+        [sys.executable, "-m", "deepwell", "ingest", str(big), "-c", "kb"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        preexec_fn=no_room,
+    )
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "disk is probably full" in r.stderr and "store is intact" in r.stderr, r.stderr[-500:]
+    docs = run(["docs", "-c", "kb", "--json"], data)
+    assert docs.returncode == 0 and "small.md" in docs.stdout and "big.md" not in docs.stdout, docs.stdout
+    hit = run(["search", "how often are API keys rotated", "-c", "kb", "--mode", "keyword", "--json"], data)
+    assert hit.returncode == 0 and "small.md" in hit.stdout
+    doctor = run(["doctor"], data)
+    assert "in sync" in doctor.stdout, doctor.stdout

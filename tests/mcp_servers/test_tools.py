@@ -222,3 +222,18 @@ async def test_ask_says_not_found_over_mcp(loaded: Settings) -> None:
         r = await _call(client, "ask", question="What is the boiling point of mercury?", collection="kb")
     assert not r.is_error
     assert (r.structured_content["status"], r.structured_content["citations"]) == ("not_found", [])
+
+
+async def test_a_down_llm_service_fails_ask_clearly_while_search_stays_healthy(loaded: Settings) -> None:
+    """compose's `llm` stopped: `ask` is one clear tool error naming the server, and `search` (no model
+    needed) keeps answering on the same server."""
+    down = loaded.model_copy(
+        update={"llm_backend": "openai", "llm_base_url": "http://127.0.0.1:9/v1", "llm_model": "smollm2"}
+    )
+    async with Client(build_server(down)) as client:
+        r = await _call(client, "ask", question="How often must API keys be rotated?", collection="kb")
+        assert r.is_error
+        msg = r.content[0].text
+        assert "127.0.0.1:9" in msg and "Traceback" not in msg, msg
+        hits = await _call(client, "search", query="rotate API keys", collection="kb", k=1)
+        assert not hits.is_error and "handbook.md" in hits.structured_content["hits"][0]["uri"]
