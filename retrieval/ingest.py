@@ -132,10 +132,10 @@ class Ingestor:
                     prepared = self._prepare(cid, doc, report)
                     if prepared:
                         pending.append(prepared)
-                    if sum(len(p[2]) for p in pending) >= self.batch_chunks:
-                        self._flush(cid, pending, report)
-                if progress:
+                if progress:  # before the flush: the file is read, and its chunks are what gets embedded next
                     progress(doc[0] if isinstance(doc, tuple) else doc.uri, done, total)
+                if sum(len(p[2]) for p in pending) >= self.batch_chunks:
+                    self._flush(cid, pending, report)
             self._flush(cid, pending, report)
         except KeyboardInterrupt:
             report.interrupted = True

@@ -52,3 +52,23 @@ def test_cli_prints_periodic_lines_when_stderr_is_not_a_terminal(tmp_path: Path)
     lines = [ln for ln in r.stderr.splitlines() if ln.startswith("ingest: ")]
     # a few seconds of embedding at least: plain progress lines, no terminal control codes
     assert lines and all("chunks embedded" in ln for ln in lines) and "\x1b[" not in r.stderr
+
+
+@pytest.mark.slow
+def test_one_big_file_is_reported_read_before_its_chunks_are_embedded(tmp_path: Path) -> None:
+    """A single large file: the progress line names it as read while its chunks embed, instead of
+    '0/0 files read · loading models' until the end."""
+    docs = _notes(tmp_path, 1, 3000)
+    seen: list[tuple[str, int, int, int]] = []
+    embedded = [0]
+
+    def on_chunks(n: int) -> None:
+        embedded[0] += n
+
+    def on_file(item: str, done: int, total: int) -> None:
+        seen.append((item, done, total, embedded[0]))
+
+    with Deepwell(Settings(data_dir=tmp_path / "data")) as dw:
+        dw.ingest([docs], "c", progress=on_file, on_chunks=on_chunks)
+    assert seen and seen[0][:3] == (str(docs / "n0.md"), 1, 1) and seen[0][3] == 0, seen
+    assert embedded[0] > 8
