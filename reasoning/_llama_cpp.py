@@ -59,6 +59,10 @@ class _Shared:
     """
 
     llama: Any
+    # no prompt-state cache asked for: every call evaluates its prompt from scratch, so what it generates
+    # depends on the prompt alone, not on which earlier call (of any caller sharing the model) left its
+    # tokens in the context (a reused prefix is evaluated in other batches, and greedy output can differ)
+    fresh: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     grammars: dict[str, Any] = field(default_factory=dict)
     digit_mask: Any = None
@@ -134,7 +138,7 @@ def _load(
             llama.scores = np.zeros((1, llama.n_vocab()), dtype=np.single)
         if cache_mb:
             llama.set_cache(LlamaRAMCache(capacity_bytes=cache_mb << 20))
-        shared = _Shared(llama)
+        shared = _Shared(llama, fresh=not cache_mb)
         _MODELS[key] = shared
         return shared
 
@@ -269,6 +273,8 @@ class LlamaCppLLM:
         with self._shared.lock:
             if cancel.is_set():
                 return "", "cancelled", Usage()
+            if self._shared.fresh:
+                self._llama.reset()
             out = self._llama.create_completion(
                 prompt=tokens,
                 max_tokens=max_tokens,
@@ -483,6 +489,8 @@ class LlamaCppLLM:
                 with self._shared.lock:
                     if cancelled.is_set():
                         return
+                    if self._shared.fresh:
+                        self._llama.reset()
                     chunks: Iterator[dict[str, Any]] = self._llama.create_completion(
                         prompt=tokens,
                         max_tokens=max_tokens,

@@ -297,12 +297,10 @@ def key_terms(question: str, tree: Any) -> list[tuple[str, float, bool]]:
         out[t.lower().lstrip("=")] = (t, u.idf(t), True)
     q_rest = _QUOTED.sub(" ", q)
     words = [m.group(0).strip(".:/-") for m in _WORD.finditer(q_rest)]
-    # a compound of letters only that the text never writes ("module-level") is a phrase, not a name
-    words = [
-        p
-        for w in words
-        for p in (w.split("-") if re.fullmatch(r"[A-Za-z]+(?:-[A-Za-z]+)+", w) and not u.present(w) else [w])
-    ]
+    # a compound of letters only that the text never writes, while it writes each of its words
+    # ("module-level"), is a phrase, not a name; a compound whose words are absent too ("silver-otter")
+    # stays a name the text does not hold
+    words = [p for w in words for p in (w.split("-") if _phrase_compound(w, u) else [w])]
     for t in words:
         if not t or t.lower() in out:
             continue
@@ -323,6 +321,12 @@ def key_terms(question: str, tree: Any) -> list[tuple[str, float, bool]]:
         out[t.lower()] = (t, idf, ident)
     terms = sorted(out.values(), key=lambda x: (not x[2], -x[1]))
     return terms
+
+
+def _phrase_compound(word: str, u: _Units) -> bool:
+    if not re.fullmatch(r"[A-Za-z]+(?:-[A-Za-z]+)+", word) or u.present(word):
+        return False
+    return all(u.present(p) for p in word.split("-") if len(p) > 2)
 
 
 def part_names(tree: Any) -> frozenset[str]:

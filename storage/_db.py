@@ -90,6 +90,8 @@ def _clear_errors(url: str) -> Callable[[ExceptionContext], None]:
     ``StorageError`` that says what to do, wherever in the code the statement ran. A pre-ping's failure is
     left alone so the pool can reconnect after a restart."""
 
+    server = not url.startswith("sqlite")  # a SQLite file that fails to open is corrupt, not unreachable
+
     def handle(ctx: ExceptionContext) -> None:
         if ctx.is_pre_ping:
             return
@@ -101,7 +103,7 @@ def _clear_errors(url: str) -> Callable[[ExceptionContext], None]:
                 "Free some space and run the command again; the failed write was rolled back, so the store "
                 "is intact."
             ) from ctx.original_exception
-        if ctx.is_disconnect or ctx.connection is None:
+        if ctx.is_disconnect or (ctx.connection is None and server):
             raise StorageError(
                 f"Cannot reach the database at {_redact(url)}: {why}. "
                 "Start the database server or fix DEEPWELL_DATABASE_URL, then run `deepwell doctor`."

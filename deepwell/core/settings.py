@@ -83,7 +83,9 @@ class Settings(BaseSettings):
         description="llama.cpp threads; unset picks 1 for generation on small models, all for prompts",
     )
     llm_cache_mb: int = Field(
-        default=256, description="RAM for saved prompt states (prefix cache); 0 turns it off"
+        default=256,
+        description="RAM for saved prompt states (prefix cache); 0 turns it off: every call then reads "
+        "its prompt from scratch (slower, and the output depends on the prompt alone)",
     )
     llm_prompt_lookup: int = Field(
         default=0, description="Prompt-lookup draft tokens; 0 (off) measured fastest for the 135M model"
