@@ -61,7 +61,7 @@ def test_every_question_type_has_five_phrasings_and_a_kind() -> None:
     for qtype, phrasings in PHRASINGS.items():
         assert len(set(phrasings)) >= 5, qtype
     per_kind_domain = Counter((KIND_OF[q], q.split("_")[0]) for q in PHRASINGS for _ in PHRASINGS[q])
-    for prefix in ("deb", "py", "pol", "news"):
+    for prefix in ("deb", "py", "pol", "news", "node"):
         for kind in REAL_KINDS:
             assert per_kind_domain[(kind, prefix)] >= 5, (kind, prefix)
 
@@ -69,8 +69,8 @@ def test_every_question_type_has_five_phrasings_and_a_kind() -> None:
 def test_split_is_by_domain() -> None:
     dev = {d for d, s in SPLIT.items() if s == "dev"}
     held = {d for d, s in SPLIT.items() if s == "heldout"}
-    assert dev == {"debian", "stdlib"} and held == {"policy", "pynews"}
-    prefixes = {"debian": "deb_", "stdlib": "py_", "policy": "pol_", "pynews": "news_"}
+    assert dev == {"debian", "stdlib"} and held == {"policy", "pynews", "nodejs"}
+    prefixes = {"debian": "deb_", "stdlib": "py_", "policy": "pol_", "pynews": "news_", "nodejs": "node_"}
     for domain in DOMAINS:
         if available(domain):
             continue
@@ -225,6 +225,37 @@ def test_pynews_gold_recounted_from_the_news_file() -> None:
             continue
         checked += 1
     assert checked >= 3
+
+
+def test_nodejs_gold_recounted_from_the_changelog() -> None:
+    """Counts re-derived by splitting the markdown on headings; releases by the last heading above the
+    commit; authors and subsystems by a second pattern over the commit's own line."""
+    _need("nodejs")
+    checked = set()
+    for size in (32768, 131072):
+        for t in generate("nodejs", size, 6, seed=2):
+            s = t.meta["slots"]
+            if t.qtype == "node_commit_count":
+                head = re.search(rf"^## [^\n]*Version {re.escape(s['version'])}\b[^\n]*$", t.context, re.M)
+                body = re.split(r"^## ", t.context[head.end() :], maxsplit=1, flags=re.M)[0]
+                commits = re.split(r"^###? ", body.split("### Commits", 1)[1], maxsplit=1, flags=re.M)[0]
+                assert int(t.answer) == len(re.findall(r"^\* \\\[\[`", commits, re.M))
+            elif t.qtype in ("node_release_of", "node_author", "node_subsystem"):
+                at = t.context.rindex(f"`{s['sha']}`")
+                if t.qtype == "node_release_of":
+                    assert (
+                        re.findall(r"^## \S+ Version (\d+\.\d+\.\d+)", t.context[:at], re.M)[-1] == t.answer
+                    )
+                else:
+                    line = t.context[at : t.context.index("\n", at)].replace("\\", "")
+                    if t.qtype == "node_author":
+                        assert f"({t.answer})" in line
+                    else:
+                        assert f"**{t.answer}**:" in line
+            else:
+                continue
+            checked.add(t.qtype)
+    assert len(checked) >= 3
 
 
 # scoring --------------------------------------------------------------------------------------------

@@ -6,7 +6,9 @@
 ``policy``  the Debian Policy Manual as text, ``/usr/share/doc/debian-policy/policy.txt.gz``
             (``apt-get install debian-policy``);
 ``pynews``  Python's own changelog, ``/usr/share/doc/python3.11/NEWS.gz`` and ``HISTORY.gz``
-            (``python3.11`` ships them).
+            (``python3.11`` ships them);
+``nodejs``  Node.js's own changelogs, ``/usr/share/doc/nodejs/changelogs/CHANGELOG_V*.md`` (markdown:
+            release -> section -> commit line; Debian's ``nodejs`` package ships them).
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from deepwell.core.errors import ConfigError
 __all__ = [
     "DEBIAN_DOCS",
     "NEWS_FILES",
+    "NODE_CHANGELOGS",
     "POLICY_FILE",
     "STDLIB_DIR",
     "CorpusMissing",
     "available",
     "debian_changelogs",
     "news_texts",
+    "node_changelogs",
     "policy_text",
     "stdlib_sources",
 ]
@@ -34,6 +38,7 @@ __all__ = [
 DEBIAN_DOCS = Path("/usr/share/doc")
 STDLIB_DIR = Path("/usr/lib/python3.11")
 POLICY_FILE = Path("/usr/share/doc/debian-policy/policy.txt.gz")
+NODE_CHANGELOGS = Path("/usr/share/doc/nodejs/changelogs")
 NEWS_FILES = (Path("/usr/share/doc/python3.11/NEWS.gz"), Path("/usr/share/doc/python3.11/HISTORY.gz"))
 
 
@@ -97,11 +102,24 @@ def news_texts() -> tuple[tuple[str, str], ...]:
     return tuple((p.name.removesuffix(".gz"), _gunzip(p)) for p in NEWS_FILES)
 
 
+@cache
+def node_changelogs() -> tuple[tuple[str, str], ...]:
+    """``(file name, text)`` of the Node.js changelogs with release headings (io.js and the 0.x archive
+    use other layouts and are left out)."""
+    files = sorted(
+        p for p in NODE_CHANGELOGS.glob("CHANGELOG_V*.md") if not p.name.startswith("CHANGELOG_V0")
+    )
+    if len(files) < 5:
+        raise CorpusMissing(f"{NODE_CHANGELOGS} holds {len(files)} changelogs; install `nodejs` from apt.")
+    return tuple((p.name, p.read_text(encoding="utf-8", errors="replace")) for p in files)
+
+
 _LOADERS = {
     "debian": debian_changelogs,
     "stdlib": stdlib_sources,
     "policy": policy_text,
     "pynews": news_texts,
+    "nodejs": node_changelogs,
 }
 
 

@@ -15,11 +15,14 @@ __all__ = [
     "DebianBlock",
     "NewsEntry",
     "NewsRelease",
+    "NodeCommit",
+    "NodeRelease",
     "PolicySection",
     "PyClass",
     "PyModule",
     "parse_debian_changelog",
     "parse_news",
+    "parse_node_changelog",
     "parse_policy",
     "parse_python_module",
 ]
@@ -230,4 +233,70 @@ def parse_news(text: str) -> list[NewsRelease]:
             entry.text += " " + line.strip()
         elif not line.strip():
             entry = None
+    return releases
+
+
+# Node.js changelogs (markdown: release -> section -> commit entry) ---------------------------------
+_NODE_RELEASE = re.compile(
+    r"^## (\d{4}-\d\d-\d\d), (?:io\.js )?Version (\d+\.\d+\.\d+)(?: '([^']+)')?(?: \(([^)]*)\))?,? @?(\S+)?"
+)
+_NODE_COMMIT = re.compile(
+    r"^\* \\\[\[`([0-9a-f]{7,12})`\]\([^)]*\)\] - (?:\*\*\(SEMVER-\w+\)\*\* )?(?:\*\*([^*]+?)\*\*: )?(.*)$"
+)
+_NODE_AUTHOR = re.compile(r"\(([^()]+(?:\([^()]*\))?[^()]*)\)\s*(?:\[#\d+\]\([^)]*\)|<[^>]*>)?\s*$")
+
+
+@dataclass
+class NodeCommit:
+    sha: str
+    subsystem: str | None  # the bold label, markdown escapes removed ("test_runner")
+    message: str
+    author: str | None
+    prs: tuple[str, ...]
+
+
+@dataclass
+class NodeRelease:
+    version: str  # "18.15.0"
+    date: str  # "2023-03-07"
+    codename: str | None
+    releaser: str | None  # "@BethGriggs"
+    sections: dict[str, list[NodeCommit]] = field(default_factory=dict)
+
+
+def _unescape_md(s: str) -> str:
+    return re.sub(r"\\([\\`*_{}\[\]()#+\-.!<>|])", r"\1", s)
+
+
+def parse_node_changelog(text: str) -> list[NodeRelease]:
+    """Releases are ``## YYYY-MM-DD, Version X.Y.Z ...`` headings; sections are ``###`` headings (a
+    ``####`` heading starts a sub-part that is not counted in its section); entries are ``* \\[[`sha`]...``
+    commit lines directly under a ``###`` section."""
+    releases: list[NodeRelease] = []
+    section: list[NodeCommit] | None = None
+    for line in text.splitlines():
+        m = _NODE_RELEASE.match(line)
+        if m:
+            releases.append(NodeRelease(m.group(2), m.group(1), m.group(3), m.group(5)))
+            section = None
+            continue
+        if line.startswith("# ") or (line.startswith("## ") and not m):
+            section = None
+            continue
+        if not releases:
+            continue
+        if line.startswith("### "):
+            section = releases[-1].sections.setdefault(_unescape_md(line[4:].strip()), [])
+            continue
+        if line.startswith("#### "):
+            section = None
+            continue
+        c = _NODE_COMMIT.match(line)
+        if c and section is not None:
+            rest = c.group(3)
+            a = _NODE_AUTHOR.search(rest)
+            prs = tuple(re.findall(r"\[#(\d+)\]", rest))
+            sub = _unescape_md(c.group(2)).strip() if c.group(2) else None
+            author = _unescape_md(a.group(1)).strip() if a else None
+            section.append(NodeCommit(c.group(1), sub, _unescape_md(rest), author, prs))
     return releases

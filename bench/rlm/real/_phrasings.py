@@ -238,6 +238,57 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "Which release has more entries than any other release?",
         "the release with the most changelog entries is?",
     ),
+    # Node.js changelogs (release -> section -> commit line) ----------------------------------------
+    "node_release_of": (
+        "Which Node.js release includes commit {sha}?",
+        "Under which version is commit {sha} listed?",
+        "{sha} — in what release did that commit ship?",
+        "I'm trying to find the Node version whose changelog lists {sha}.",
+        "which version has commit {sha}",
+        "What release of Node contains the change {sha}?",
+    ),
+    "node_author": (
+        "Who authored commit {sha}?",
+        "Who wrote the change {sha}?",
+        "{sha}: who is the author?",
+        "Which contributor is credited for commit {sha} in the changelog?",
+        "who made commit {sha}",
+    ),
+    "node_subsystem": (
+        "Which subsystem does commit {sha} touch?",
+        "What area of Node.js is commit {sha} labelled with?",
+        "{sha} — which subsystem is it filed under?",
+        "Tell me the subsystem prefix of the commit {sha}.",
+        "what component did {sha} change",
+    ),
+    "node_release_date": (
+        "When was Node.js {version} released?",
+        "What is the release date of version {version}?",
+        "Node {version} — on what day did it come out?",
+        "Give me the date of the {version} release.",
+        "release date for {version}?",
+    ),
+    "node_commit_count": (
+        "How many commits does version {version} list?",
+        "How many commits went into Node.js {version}?",
+        "Count the commits in the {version} changelog.",
+        "{version}: number of commits listed?",
+        "how many entries are under Commits for release {version}",
+    ),
+    "node_most_subsystem": (
+        "Which subsystem has the most commits in version {version}?",
+        "In Node.js {version}, what area got the largest number of commits?",
+        "{version}: which subsystem appears most often among its commits?",
+        "Of the commits in {version}, which subsystem label is the most common?",
+        "most frequent subsystem in the {version} commits?",
+    ),
+    "node_most_commits": (
+        "Which release lists the most commits?",
+        "What Node.js version has the longest list of commits?",
+        "Of all the versions here, which one has more commits than any other?",
+        "Which release shipped the largest number of commits?",
+        "the version with the most commits is?",
+    ),
 }
 
 KIND_OF: dict[str, str] = {
@@ -272,4 +323,11 @@ KIND_OF: dict[str, str] = {
     "news_section_count": "count",
     "news_most_section": "argmax",
     "news_most_release": "argmax",
+    "node_release_of": "lookup",
+    "node_author": "extract",
+    "node_subsystem": "extract",
+    "node_release_date": "extract",
+    "node_commit_count": "count",
+    "node_most_subsystem": "argmax",
+    "node_most_commits": "argmax",
 }

@@ -1,5 +1,5 @@
 """Task generators over the real corpora, split by domain: develop on ``debian`` and ``stdlib``, report
-``policy`` and ``pynews`` as held-out (never tuned on).
+``policy``, ``pynews`` and ``nodejs`` as held-out (never tuned on).
 
 Each generator cuts one context per requested size (about ``size`` tokens, counted as chars/4) from the
 raw documents at natural boundaries (whole changelogs, whole modules, whole chapters or sections, whole
@@ -25,10 +25,12 @@ from bench.rlm.real import _corpora
 from bench.rlm.real._parse import (
     DebianBlock,
     NewsRelease,
+    NodeRelease,
     PolicySection,
     PyModule,
     parse_debian_changelog,
     parse_news,
+    parse_node_changelog,
     parse_policy,
     parse_python_module,
 )
@@ -47,7 +49,7 @@ __all__ = [
     "materialize",
 ]
 
-SPLIT = {"debian": "dev", "stdlib": "dev", "policy": "heldout", "pynews": "heldout"}
+SPLIT = {"debian": "dev", "stdlib": "dev", "policy": "heldout", "pynews": "heldout", "nodejs": "heldout"}
 DOMAINS = tuple(SPLIT)
 REAL_KINDS = ("lookup", "count", "argmax", "extract")
 CHARS_PER_TOKEN = 4
@@ -448,6 +450,78 @@ def _news_facts(ctx: _Context) -> list[_Fact]:
     return facts
 
 
+# Node.js changelogs (markdown; held out) ---------------------------------------------------------
+def _node_release_cut(text: str) -> list[int]:
+    return [m.start() for m in re.finditer(r"^## \d{4}-\d\d-\d\d, .*Version ", text, flags=re.M)] + [
+        len(text)
+    ]
+
+
+def _node_context(size: int, budget: int, rng: random.Random) -> _Context | None:
+    items = list(_corpora.node_changelogs())
+    fits = [it for it in items if 0.6 * budget <= len(it[1]) <= budget]
+    if fits:
+        return _Context(rng.choice(fits)[1], (), {"shape": "file", "files": 1})
+    big = [it for it in items if len(it[1]) > budget]
+    if big and size < 400 << 10:
+        name, text = rng.choice(big)
+        cut = _node_release_cut(text)
+        runs = []
+        for i, a in enumerate(cut[:-1]):
+            j = max(k for k in range(i, len(cut)) if cut[k] - a <= budget)
+            if j > i and cut[j] - a >= 0.6 * budget:
+                runs.append((a, cut[j], cut[j] - a))
+        if runs:
+            a, b = _near_budget(runs, budget, rng)
+            return _Context(text[a:b], (), {"shape": "file", "file": name, "chars": [a, b]})
+    rng.shuffle(items)
+    chosen = sorted(_fill(items, budget, (0.15, 0.4), rng))
+    if len(chosen) < 2:
+        return None
+    return _Context(_join(chosen), tuple(chosen), {"shape": "directory", "files": len(chosen)})
+
+
+def _node_facts(ctx: _Context) -> list[_Fact]:
+    texts = [t for _, t in ctx.documents] if ctx.documents else [ctx.text]
+    releases: list[NodeRelease] = [r for t in texts for r in parse_node_changelog(t)]
+    names = Counter(r.version for r in releases)
+    releases = [r for r in releases if names[r.version] == 1]
+    versions = tuple(r.version for r in releases)
+    commits = [c for r in releases for cs in r.sections.values() for c in cs]
+    authors = tuple(sorted({c.author for c in commits if c.author}))
+    subsystems = tuple(sorted({c.subsystem for c in commits if c.subsystem}))
+    sha_releases: dict[str, set[str]] = defaultdict(set)
+    for r in releases:
+        for cs in r.sections.values():
+            for c in cs:
+                sha_releases[c.sha].add(r.version)
+    facts: list[_Fact] = []
+    for r in releases:
+        rslots = {"version": r.version}
+        facts.append(_Fact("node_release_date", rslots, (r.date,), "date"))
+        commits = r.sections.get("Commits", [])
+        if 1 <= len(commits) <= 150:
+            facts.append(_Fact("node_commit_count", rslots, (str(len(commits)),), "count"))
+        by_sub = Counter(c.subsystem for c in commits if c.subsystem)
+        top = by_sub.most_common(2)
+        if len(commits) >= 10 and len(top) == 2 and top[0][1] > top[1][1]:
+            facts.append(_Fact("node_most_subsystem", rslots, (top[0][0],), "name", tuple(by_sub)))
+        for c in commits:
+            if len(sha_releases[c.sha]) != 1 or ctx.text.count(c.sha) > 4:
+                continue
+            slots = {"sha": c.sha}
+            facts.append(_Fact("node_release_of", slots, (r.version,), "version", versions))
+            if c.author and len(c.author.split()) <= 5:
+                facts.append(_Fact("node_author", slots, (c.author,), "name", authors))
+            if c.subsystem:
+                facts.append(_Fact("node_subsystem", slots, (c.subsystem,), "name", subsystems))
+    totals = Counter({r.version: len(r.sections.get("Commits", [])) for r in releases})
+    top = totals.most_common(2)
+    if len(releases) >= 3 and len(top) == 2 and top[0][1] > top[1][1]:
+        facts.append(_Fact("node_most_commits", {}, (top[0][0],), "version", versions))
+    return facts
+
+
 _DOMAIN: dict[
     str, tuple[Callable[[int, int, random.Random], _Context | None], Callable[[_Context], list[_Fact]]]
 ] = {
@@ -455,6 +529,7 @@ _DOMAIN: dict[
     "stdlib": (_stdlib_context, _stdlib_facts),
     "policy": (_policy_context, _policy_facts),
     "pynews": (_news_context, _news_facts),
+    "nodejs": (_node_context, _node_facts),
 }
 
 
@@ -471,6 +546,7 @@ _SAMPLES: dict[str, Callable[[], str]] = {
     "stdlib": lambda: "\n".join(t for _, t in _corpora.stdlib_sources()[::5])[:400_000],
     "policy": lambda: _policy_main()[:400_000],
     "pynews": lambda: _corpora.news_texts()[0][1][:400_000],
+    "nodejs": lambda: "\n".join(t for _, t in _corpora.node_changelogs())[:400_000],
 }
 _RATIOS: dict[tuple[str, int], float] = {}
 
