@@ -8,7 +8,7 @@ import numpy as np
 
 from deepwell.retrieval.indexes import Ranked
 
-__all__ = ["FUSIONS", "relative", "rrf", "weighted"]
+__all__ = ["FUSIONS", "relative", "rrf", "weighted", "zscore"]
 
 
 def rrf(dense: Ranked, keyword: Ranked, *, k: int = 60, dense_weight: float = 0.5) -> dict[int, float]:
@@ -55,8 +55,29 @@ def relative(dense: Ranked, keyword: Ranked, *, dense_weight: float = 0.7) -> di
     return out
 
 
+def zscore(dense: Ranked, keyword: Ranked, *, dense_weight: float = 0.6) -> dict[int, float]:
+    """Convex combination of scores standardised per list (mean 0, standard deviation 1 over the list).
+
+    A candidate missing from one list takes that list's floor (its lowest standardised score), so being
+    found by one retriever only is neither rewarded nor punished beyond being last in the other.
+    """
+    parts: list[tuple[dict[int, float], float, float]] = []
+    for r, w in ((dense, dense_weight), (keyword, 1.0 - dense_weight)):
+        if not len(r.ids):
+            continue
+        s = r.scores.astype(np.float64)
+        sd = float(s.std()) or 1.0
+        z = (s - float(s.mean())) / sd
+        parts.append(({int(c): float(v) for c, v in zip(r.ids, z, strict=True)}, w, float(z.min())))
+    out: dict[int, float] = {}
+    for c in {c for p, _, _ in parts for c in p}:
+        out[c] = sum(w * p.get(c, floor) for p, w, floor in parts)
+    return out
+
+
 FUSIONS: dict[str, Callable[..., dict[int, float]]] = {
     "rrf": lambda d, kw, dense_weight: rrf(d, kw, dense_weight=dense_weight),
     "weighted": lambda d, kw, dense_weight: weighted(d, kw, dense_weight=dense_weight),
     "relative": lambda d, kw, dense_weight: relative(d, kw, dense_weight=dense_weight),
+    "zscore": lambda d, kw, dense_weight: zscore(d, kw, dense_weight=dense_weight),
 }

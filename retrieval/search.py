@@ -19,6 +19,7 @@ from deepwell.retrieval.indexes import (
     DocumentMeans,
     FaissIndex,
     PgVectorIndex,
+    PieceIndex,
     Ranked,
 )
 from deepwell.retrieval.rerank import Reranker
@@ -74,9 +75,19 @@ class Retriever:
         dense_backend: str = "faiss",
         rerank_depth: int = 20,
         doc_weight: float = 0.0,
+        piece_tokens: int = 48,
+        piece_overlap: int = 12,
+        piece_weight: float = 0.5,
     ) -> None:
+        """``piece_tokens`` > 0 scores each chunk with its best piece of that many tokens too
+        (``PieceIndex``, blended at ``piece_weight``) in collections up to ``ann_threshold`` chunks on the
+        FAISS backend; 0 turns it off."""
         self.rerank_depth = rerank_depth
         self.doc_weight = doc_weight
+        self.piece_tokens = piece_tokens
+        self.piece_overlap = piece_overlap
+        self.piece_weight = piece_weight
+        self._pieces: dict[int, PieceIndex | None] = {}
         if dense_backend == "pgvector" and store.pgvector is None:
             raise ConfigError(
                 "DEEPWELL_DENSE_BACKEND=pgvector needs PostgreSQL with the pgvector extension "
@@ -122,7 +133,42 @@ class Retriever:
                 kw = self._build_keyword(collection_id, rev)
                 kw.save(d / "bm25")
             self._cache[collection_id] = (dense, kw)
+            self._pieces[collection_id] = self._piece_index(collection_id, rev, dense)
             return dense, kw
+
+    def pieces(self, collection_id: int) -> PieceIndex | None:
+        """The collection's piece index at the current revision, or None where pieces are off (turned
+        off, the pgvector backend, or more chunks than the ANN threshold)."""
+        self.indexes(collection_id)
+        return self._pieces.get(collection_id)
+
+    def _piece_index(self, collection_id: int, rev: int, dense: DenseIndex) -> PieceIndex | None:
+        """Called with the lock held, after the dense index is current."""
+        if self.piece_tokens <= 0 or self.dense_backend != "faiss" or dense.size > self.ann_threshold:
+            return None
+        d = self._dir(collection_id) / "pieces"
+        config = f"{self.embedder.name} {self.piece_tokens}/{self.piece_overlap}"
+        old = self._pieces.get(collection_id) or PieceIndex.load(d)
+        if old is not None and old.revision == rev and old.config == config:
+            return old
+        from deepwell.retrieval.chunking import Chunker
+
+        ids, vecs = self.store.load_vectors(collection_id, self.embedder.dim)
+        texts = dict(self.store.iter_chunk_texts(collection_id))
+        chunker = Chunker(self.embedder.token_offsets, self.piece_tokens, self.piece_overlap)
+        log.info("building piece index for collection %s (%d chunks)", collection_id, len(ids))
+        index = PieceIndex.build(
+            ids,
+            vecs,
+            texts,
+            lambda t: [c.text for c in chunker.chunk(t)],
+            lambda t: self.embedder.encode(t, batch_size=64),
+            revision=rev,
+            previous=old,
+            config=config,
+        )
+        index.save(d)
+        return index
 
     def document_means(self, collection_id: int) -> DocumentMeans:
         """Each document's mean chunk vector at the current revision (kept in memory, rebuilt from the
@@ -144,8 +190,9 @@ class Retriever:
         with self._lock:
             self._cache.pop(collection_id, None)
             self._means.pop(collection_id, None)
+            self._pieces.pop(collection_id, None)
             d = self._dir(collection_id)
-            for sub in ("dense", "bm25"):
+            for sub in ("dense", "bm25", "pieces"):
                 (d / sub / "meta.json").unlink(missing_ok=True)
         self.indexes(collection_id)
 
@@ -155,6 +202,7 @@ class Retriever:
         with self._lock:
             self._cache.pop(collection_id, None)
             self._means.pop(collection_id, None)
+            self._pieces.pop(collection_id, None)
             shutil.rmtree(self._dir(collection_id), ignore_errors=True)
 
     def _build_dense(self, collection_id: int, rev: int) -> FaissIndex:
@@ -208,7 +256,11 @@ class Retriever:
         dense = kw = empty
         if mode in ("hybrid", "dense"):
             qv = self.embedder.encode([q])[0]
-            dense = dense_idx.search(qv, depth, allowed)
+            pieces = self._pieces.get(cid)
+            if pieces is not None and pieces.revision == dense_idx.revision:
+                dense = pieces.search(qv, depth, allowed, self.piece_weight)
+            else:
+                dense = dense_idx.search(qv, depth, allowed)
             if self.doc_weight > 0:
                 dense = self.document_means(cid).blend(qv, dense, self.doc_weight)
         if mode in ("hybrid", "keyword"):

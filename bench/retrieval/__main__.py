@@ -98,6 +98,7 @@ def _deepwell_methods(dw: Any) -> dict[str, Search]:
         "Deepwell keyword": run(mode="keyword"),
         "Deepwell dense": run(mode="dense"),
         "Deepwell hybrid (default)": run(mode="hybrid"),
+        "Deepwell hybrid + rerank": run(mode="hybrid", rerank=True),
     }
 
 
@@ -152,9 +153,14 @@ def run_set(key: str, queries: int | None, timed: int, cache: EmbeddingCache) ->
                 "fusion": settings.fusion,
                 "dense_weight": settings.dense_weight,
                 "dense_doc_weight": settings.dense_doc_weight,
+                "pieces": f"{dw.retriever.piece_tokens}/{dw.retriever.piece_overlap} "
+                f"at {dw.retriever.piece_weight}",
+                "rerank": f"{dw.reranker.name} over the top {dw.retriever.rerank_depth}",
             }
     best_peer = max(out["methods"][p]["ndcg@10"] for p in PEERS)
-    out["margin_over_best_peer"] = out["methods"]["Deepwell hybrid (default)"]["ndcg@10"] - best_peer
+    m = out["methods"]
+    out["margin_over_best_peer"] = m["Deepwell hybrid (default)"]["ndcg@10"] - best_peer
+    out["rerank_gain"] = m["Deepwell hybrid + rerank"]["ndcg@10"] - m["Deepwell hybrid (default)"]["ndcg@10"]
     return out
 
 
@@ -196,6 +202,7 @@ def render(result: dict[str, Any]) -> None:
             cells.append(f"{nd}  {r['ms']:.0f} / {r['cpu_ms']:.0f} ms")
         t.add_row(m, *cells)
     t.add_row("hybrid − best peer", *(f"{sets[k]['margin_over_best_peer']:+.3f}" for k in order))
+    t.add_row("rerank − hybrid", *(f"{sets[k]['rerank_gain']:+.3f}" for k in order))
     con.print(t)
     if sets:
         cfg = next(iter(sets.values()))["config"]

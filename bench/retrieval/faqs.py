@@ -8,7 +8,12 @@ same vocabulary). Three layouts occur, and each has its parser:
 - ``Q:`` / ``A:`` blocks (socat, xz-utils, base-files); several questions may share one answer;
 - numbered headings such as ``4.2. Why does ...?`` (zlib, valgrind, lsof, the sed FAQ), of which only
   the ones ending in a question mark become queries; the others still end the answer before them;
-- a question alone on an unindented line with its answer indented below it (procps).
+- a question alone on an unindented line with its answer indented below it (procps);
+- the CVS FAQ's FAQ-O-Matic export: ``    N. Question?`` headings numbered afresh in every category
+  (``cvs_pairs``); the Debian FAQ's numbered headings after a table of contents (``debian_faq_pairs``).
+
+``cvs`` and ``debian`` (the Debian FAQ with the Midnight Commander FAQ) were added as fresh held-out sets
+with issue 15, before anything was measured on them.
 
 Nothing here is committed: the files come with the packages (``.ci/run`` installs them). A set whose files
 are all missing raises ``ConfigError`` naming the packages to install.
@@ -24,7 +29,15 @@ from pathlib import Path
 from bench.retrieval.dataset import Dataset, rst_sections
 from deepwell.core.errors import ConfigError
 
-__all__ = ["DOC", "faq_dataset", "numbered_pairs", "qa_pairs", "unindented_pairs"]
+__all__ = [
+    "DOC",
+    "cvs_pairs",
+    "debian_faq_pairs",
+    "faq_dataset",
+    "numbered_pairs",
+    "qa_pairs",
+    "unindented_pairs",
+]
 
 DOC = Path("/usr/share/doc")
 _MIN_ANSWER_CHARS = 40
@@ -120,6 +133,62 @@ def unindented_pairs(text: str) -> list[Pair]:
     return out
 
 
+_CVS_HEAD = re.compile(r"^ {4}(\d+)\.[ \t]+(\S.*)$")
+_CVS_END = re.compile(r"^\s*(Category:|Last modified:|\" .* \"\s*$)")
+
+
+def cvs_pairs(text: str) -> list[Pair]:
+    """The CVS FAQ (exported from FAQ-O-Matic): headings ``    N. Question?`` indented four spaces, numbered
+    afresh in every category, a title running over up to three lines until its question mark; an answer
+    ends at the next heading or category, and its ``Last modified`` stamps and category banners are
+    dropped. Headings that are not questions end the answer before them but become no query."""
+    lines = text.split("\n")
+    out: list[Pair] = []
+    title: str | None = None
+    body: list[str] = []
+
+    def close() -> None:
+        if title is not None and title.endswith("?"):
+            out.append(([title], _tidy(body)))
+
+    i = 0
+    while i < len(lines):
+        m = _CVS_HEAD.match(lines[i])
+        if m:
+            close()
+            t, j = m.group(2).strip(), i + 1
+            while (
+                "?" not in t
+                and j < i + 3
+                and j < len(lines)
+                and re.match(r" {4}\S", lines[j])  # a wrapped title keeps the heading's indent
+                and not _CVS_HEAD.match(lines[j])
+            ):
+                t += " " + lines[j].strip()
+                j += 1
+            title, body, i = t, [], j
+            continue
+        if _CVS_END.match(lines[i]):
+            if lines[i].lstrip().startswith("Category:"):
+                close()
+                title, body = None, []
+        elif title is not None:
+            body.append(lines[i])
+        i += 1
+    close()
+    return out
+
+
+def debian_faq_pairs(text: str) -> list[Pair]:
+    """The Debian FAQ as text: numbered headings (``numbered_pairs``) written with no-break spaces, after
+    a table of contents whose chapter lines would otherwise swallow the first question of each chapter;
+    the body starts at ``Chapter 1.`` and the ``Chapter N.`` lines are dropped."""
+    text = text.replace("\xa0", " ")
+    start = re.search(r"^Chapter 1\.", text, re.M)
+    body = text[start.start() :] if start else text
+    return numbered_pairs(re.sub(r"^Chapter \d+\..*$", "", body, flags=re.M))
+
+
 def rst_pairs(text: str) -> list[Pair]:
     return [([t], b) for t, b in rst_sections(text) if t.endswith("?")]
 
@@ -139,12 +208,24 @@ FAQ_FILES: dict[str, list[tuple[str, Parser]]] = {
     ],
     "lsof": [("lsof/00FAQ.gz", numbered_pairs)],
     "sed": [("sed/sedfaq.txt.gz", numbered_pairs)],
+    # added with issue 15 and never looked at while choosing anything (held out from the start)
+    "cvs": [("cvs/FAQ.gz", cvs_pairs)],
+    "debian": [("debian/FAQ/debian-faq.en.txt.gz", debian_faq_pairs), ("mc-data/FAQ.gz", numbered_pairs)],
 }
 TITLES = {
     "unix": "Debian package FAQs (socat, xz, base-files, zlib, procps, man-db, valgrind)",
     "lsof": "lsof FAQ",
     "sed": "sed FAQ",
+    "cvs": "CVS FAQ",
+    "debian": "Debian FAQ and Midnight Commander FAQ (debian-faq, mc-data)",
 }
+# the Debian package to install for each file, where it is not the path's first part
+PACKAGES = {"debian": "debian-faq"}
+
+
+def _package(rel: str) -> str:
+    first = rel.split("/")[0]
+    return PACKAGES.get(first, first)
 
 
 def faq_dataset(name: str, root: Path = DOC) -> Dataset:
@@ -168,7 +249,7 @@ def faq_dataset(name: str, root: Path = DOC) -> Dataset:
                 queries[qid] = re.sub(r"\s+", " ", q)
                 qrels[qid] = {doc_id: 1}
     if not queries:
-        packages = " ".join(sorted({rel.split("/")[0] for rel, _ in FAQ_FILES[name]}))
+        packages = " ".join(sorted({_package(rel) for rel, _ in FAQ_FILES[name]}))
         raise ConfigError(
             f"The {TITLES[name]} question set found no questions under {root}; install the packages "
             f"that ship them: `apt-get install {packages}`."

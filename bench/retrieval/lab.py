@@ -172,11 +172,97 @@ def fuse(dense: Scored, kw: Scored, how: str, w: float, depth: int = 100) -> Sco
                 out[row, top] += wt / (60 + np.arange(1, len(top) + 1))
             elif how == "minmax":
                 out[row, top] += wt * (v - v.min()) / ((v.max() - v.min()) or 1.0)
-            elif how == "z":
-                out[row, top] += wt * (v - v.mean()) / (v.std() or 1.0)
+            elif how == "z":  # a document missing from a list takes that list's floor (fusion.zscore)
+                z = (v - v.mean()) / (v.std() or 1.0)
+                out[row] += wt * z.min()
+                out[row, top] += wt * (z - z.min())
             elif how == "max":
                 out[row, top] += wt * v / (v.max() or 1.0)
     return Scored(dense.doc_ids, out)
+
+
+def combine(parts: Sequence[Scored], how: str = "max", weights: Sequence[float] | None = None) -> Scored:
+    """Document scores from several dense views of the corpus (say 128- and 256-token chunks): the best of
+    them (``max``) or their weighted mean (``mean``)."""
+    stack = np.stack([p.scores for p in parts])
+    if how == "max":
+        return Scored(parts[0].doc_ids, stack.max(axis=0))
+    w = np.asarray(weights or [1.0] * len(parts), dtype=np.float32).reshape(-1, 1, 1)
+    return Scored(parts[0].doc_ids, (w * stack).sum(axis=0) / w.sum())
+
+
+def sweep(data: Dataset, qids: list[str], qv: np.ndarray, enc: Encoder, emb: object) -> dict[str, float]:
+    """The issue-15 sweep: chunk size and overlap, multi-granularity dense views, aggregation, and every
+    fusion at every weight over the best dense view. Development sets only."""
+    from deepwell.retrieval.chunking import Chunker
+
+    res: dict[str, float] = {}
+
+    def score(label: str, s: Scored) -> Scored:
+        res[label] = float(np.mean(ndcg_matrix(data, qids, s)))
+        print(f"  {label:40s} {res[label]:.3f}", file=sys.stderr, flush=True)
+        return s
+
+    def dw(max_tokens: int, overlap: int) -> Chunking:
+        ch = Chunker(emb.token_offsets, max_tokens, overlap)  # type: ignore[attr-defined]
+        return lambda t: [c.text for c in ch.chunk(t)]
+
+    views: dict[str, Scored] = {}
+    score("windows 180/150 max", dense_scores(data, qv, enc, window_chunks))
+    for t, o in ((64, 16), (96, 24), (128, 32), (192, 48), (256, 64)):
+        views[f"{t}/{o}"] = score(f"dense {t}/{o} max", dense_scores(data, qv, enc, dw(t, o)))
+        score(f"dense {t}/{o} mix0.3", dense_scores(data, qv, enc, dw(t, o), "mix0.3"))
+    for a, b in (("128/32", "256/64"), ("96/24", "256/64"), ("64/16", "256/64"), ("64/16", "128/32")):
+        score(f"multi {a}+{b} max", combine([views[a], views[b]]))
+        score(f"multi {a}+{b} mean", combine([views[a], views[b]], "mean"))
+    score("multi 64+128+256 mean", combine([views["64/16"], views["128/32"], views["256/64"]], "mean"))
+    for st, so in ((48, 12), (64, 16), (96, 24), (128, 32)):
+        for w in (0.3, 0.5, 0.7):
+            score(
+                f"nested 256/64 > {st}/{so} w={w}", nested_scores(data, qv, enc, dw(256, 64), dw(st, so), w)
+            )
+    kws = {
+        "kw 256/64": keyword_scores(data, qids, dw(256, 64)),
+        "kw 128/32": keyword_scores(data, qids, dw(128, 32)),
+        "kw whole": keyword_scores(data, qids, lambda t: [t]),
+    }
+    for label, kw in kws.items():
+        score(label, kw)
+    dense_opts = {
+        "256/64 mix0.3": dense_scores(data, qv, enc, dw(256, 64), "mix0.3"),
+        "multi 128+256 max": combine([views["128/32"], views["256/64"]]),
+        "multi 64+256 mean": combine([views["64/16"], views["256/64"]], "mean"),
+    }
+    for dlabel, d in dense_opts.items():
+        for klabel in ("kw 256/64", "kw whole"):
+            for how in ("rrf", "minmax", "z", "max"):
+                for w in (0.5, 0.6, 0.7, 0.8, 0.9):
+                    score(f"{how} w={w} [{dlabel} | {klabel}]", fuse(d, kws[klabel], how, w))
+    return res
+
+
+def nested_scores(
+    data: Dataset, qv: np.ndarray, enc: Encoder, big: Chunking, small: Chunking, weight: float = 0.5
+) -> Scored:
+    """Two granularities in one score, as ``deepwell.retrieval.indexes.SubChunkIndex`` computes it: each
+    chunk from ``big`` is cut again by ``small``; a chunk scores ``(1 - weight) * cos(query, chunk) +
+    weight * max cos(query, piece)``, and a document scores its best chunk."""
+    doc_ids = [d for d, _, _ in data.corpus]
+    chunks, own = _chunked(data, big)
+    pieces: list[str] = []
+    pown: list[int] = []
+    for i, c in enumerate(chunks):
+        parts = small(c) or [c]
+        pieces += parts
+        pown += [i] * len(parts)
+    cs = qv @ enc(chunks).T
+    ps = qv @ enc(pieces).T
+    best = np.full_like(cs, -np.inf)
+    np.maximum.at(best.T, np.asarray(pown), ps.T)
+    per_chunk = (1 - weight) * cs + weight * best
+    out = np.full((len(qv), len(doc_ids)), -np.inf, dtype=np.float32)
+    np.maximum.at(out.T, own, per_chunk.T)
+    return Scored(doc_ids, out)
 
 
 def _sets(names: list[str]) -> dict[str, Dataset]:
@@ -201,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--overlap", type=int, default=32)
     ap.add_argument("--agg", default="max")
     ap.add_argument("--fusion-only", action="store_true")
+    ap.add_argument("--sweep", action="store_true", help="the issue-15 chunking / granularity sweep")
     args = ap.parse_args(argv)
     enc = Encoder()
     emb = load_embedder(MODEL, 2)
@@ -208,6 +295,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, data in _sets(args.sets.split(",")).items():
         qids = list(data.queries)
         qv = enc([data.queries[q] for q in qids])
+
+        if args.sweep:
+            print(f"{name}:", file=sys.stderr)
+            results[name] = sweep(data, qids, qv, enc, emb)
+            continue
 
         def dw(max_tokens: int, overlap: int) -> Chunking:
             ch = Chunker(emb.token_offsets, max_tokens, overlap)

@@ -28,6 +28,9 @@ SETS: dict[str, SetInfo] = {
     "unix": SetInfo("unix", lambda: faq_dataset("unix"), held_out=False),
     "lsof": SetInfo("lsof", lambda: faq_dataset("lsof"), held_out=True),
     "sed": SetInfo("sed", lambda: faq_dataset("sed"), held_out=True),
+    # fresh held-out sets (issue 15): added before any measurement and scored only in full benchmark runs
+    "cvs": SetInfo("cvs", lambda: faq_dataset("cvs"), held_out=True),
+    "debian": SetInfo("debian", lambda: faq_dataset("debian"), held_out=True),
 }
 
 

@@ -12,7 +12,15 @@ import pytest
 
 from bench.retrieval.__main__ import main
 from bench.retrieval.cache import EmbeddingCache
-from bench.retrieval.faqs import DOC, faq_dataset, numbered_pairs, qa_pairs, unindented_pairs
+from bench.retrieval.faqs import (
+    DOC,
+    cvs_pairs,
+    debian_faq_pairs,
+    faq_dataset,
+    numbered_pairs,
+    qa_pairs,
+    unindented_pairs,
+)
 from bench.retrieval.lab import window_chunks
 from deepwell.core.errors import ConfigError
 
@@ -79,9 +87,71 @@ def test_unindented_questions() -> None:
     ]
 
 
+CVS = """\
+  Category: /Branching/
+
+          " + Branching and Merging"
+
+    1. What is a branch?
+
+          A line of development.
+
+   Last modified: _6/13/1997_
+
+    2. How do I merge changes from the trunk into my branch or between
+    branches?
+
+   Use update -j twice.
+
+  Category: /Commands/
+
+    1. Adding a new category
+   Not a question.
+    2. Why does checkout fail?
+   Permissions.
+"""
+
+DEBIAN = """\
+Table of Contents
+1. Definitions
+    1.1. What is this FAQ?
+
+Chapter 1. Definitions
+
+1.1.\xa0What is this FAQ?
+
+    Questions about Debian.
+
+1.2.\xa0Does it run on my
+    machine?
+
+    Yes.
+"""
+
+
+def test_cvs_headings_restart_their_numbers_in_every_category() -> None:
+    assert cvs_pairs(CVS) == [
+        (["What is a branch?"], "A line of development."),
+        (
+            ["How do I merge changes from the trunk into my branch or between branches?"],
+            "Use update -j twice.",
+        ),
+        (["Why does checkout fail?"], "Permissions."),
+    ]
+
+
+def test_debian_faq_skips_its_contents_and_reads_no_break_spaces() -> None:
+    assert debian_faq_pairs(DEBIAN) == [
+        (["What is this FAQ?"], "Questions about Debian."),
+        (["Does it run on my machine?"], "Yes."),
+    ]
+
+
 def test_missing_faq_files_name_the_packages(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"apt-get install .*lsof"):
         faq_dataset("lsof", root=tmp_path)
+    with pytest.raises(ConfigError, match=r"apt-get install .*debian-faq mc-data"):
+        faq_dataset("debian", root=tmp_path)
 
 
 def test_windows_cover_every_word() -> None:
