@@ -1,8 +1,17 @@
 """Rerankers: re-score the top candidates of a search with a slower, more precise model.
 
-No cross-encoder ships with weights in a PyPI package we could find, so the default is LLM-free and uses
-the embedder already loaded: a chunk's score becomes its best sentence's similarity to the query blended
-with the chunk's own. A cross-encoder directory (``DEEPWELL_RERANK_MODEL``) replaces it when configured.
+No cross-encoder ships with weights in a PyPI package we could find (issue 15 looked again: the
+``flashrank`` 0.2.10, ``local-reranker`` 0.1.1 and ``rag-reranker`` 0.1.1 wheels are 3-15 KB of code that
+download their models at run time; no npm or Debian package carries one either), so the default is
+LLM-free and uses the embedder already loaded: a chunk's score becomes its best sentence's similarity to
+the query blended with the chunk's own. A cross-encoder directory (``DEEPWELL_RERANK_MODEL``) replaces it
+when configured.
+
+Measured on the development sets (bench/retrieval, issue 15): since the dense stage already scores each
+chunk with its best 48-token piece (``PieceIndex``), re-scoring the fused top 10-20 by sentence similarity
+*lowers* nDCG@10 (unix FAQs: 0.816 -> 0.808 at a 0.2 blend, 0.69 when it replaces the fused score), and
+so did Rocchio feedback on the query vector (0.816 -> 0.78-0.81). Query-likelihood scoring with the local
+135M LLM took seconds per passage on the shared two cores, far past a one-second budget.
 """
 
 from __future__ import annotations
