@@ -51,8 +51,13 @@ _KEYWORD = re.compile(
     r"(?P<num>[0-9]+(?:\.[0-9]+)*|(?-i:[IVXLCDM]+|[A-Z]))\b[.:]?(?:[ \t]*[-—–:.]?[ \t]*(?P<title>.*))?",
     re.I,
 )
-_VERSION = r"v?\d+(?:\.\d+)+(?:[-.]?(?:a|b|rc|alpha|beta|dev|post|final)\.?\d*)?"
-_KW_VERSION = r"v?\d+(?:\.\d+)*(?:[-.]?(?:a|b|rc|alpha|beta|dev|post|final)\.?\d*)?"
+# a pre-release is part of the version: "3.5.3 release candidate 1" is not the release "3.5.3"
+_PRE = (
+    r"(?:[-.]?(?:a|b|rc|alpha|beta|dev|post|final)\.?\d*"
+    r"|[ ](?:alpha|beta|release[ ]candidate|rc)[ ]\d+|[ ]final\b)"
+)
+_VERSION = rf"v?\d+(?:\.\d+)+{_PRE}?"
+_KW_VERSION = rf"v?\d+(?:\.\d+)*{_PRE}?"
 _RELEASE_KW = re.compile(
     rf"(?:[^\n]{{0,40}}?\b)?(?:what'?s[ \t]+new[ \t]+in|changes[ \t]+(?:in|for|with|since)|release|version)\b"
     rf"[^\n]{{0,40}}?(?<![\w.\-/#]){_KW_VERSION}\b(?![-/]\d)[^\n]{{0,40}}",

@@ -282,6 +282,9 @@ def _asking(q: str) -> str:
     return asks[-1] if asks else (parts[-1] if parts else q)
 
 
+_SCOPE_WORD = re.compile(r"(?:top|module|class|file)[- ]level", re.I)
+
+
 def key_terms(question: str, tree: Any) -> list[tuple[str, float, bool]]:
     """(term, idf, is_identifier), rarest first. Quoted strings and identifiers are kept whole; a plain
     word too common in the context to tell its parts apart is dropped; a term no leaf holds has idf 0 (it
@@ -304,6 +307,8 @@ def key_terms(question: str, tree: Any) -> list[tuple[str, float, bool]]:
     for t in words:
         if not t or t.lower() in out:
             continue
+        if _SCOPE_WORD.fullmatch(t):
+            continue  # "top-level", "module-level": which parts are counted, not what they hold
         ident = bool(_IDENT.fullmatch(t) or _CODE_NAME.fullmatch(t))
         if not ident and (
             len(t) < 3
@@ -412,7 +417,7 @@ def frame_op(question: str, learned: frozenset[str] = frozenset()) -> str | None
     "when" a named value. These are the grammar of questions in any domain; everything else is left to
     the worked examples."""
     a = _asking(question)
-    many = re.search(r"\bhow many\W+(?:[^\w\s]\S*\s+)?([A-Za-z][\w-]*)((?:\s+[A-Za-z][\w-]*){0,2})", a, re.I)
+    many = re.search(r"\bhow many\W+(?:[^\w\s]\S*\s+)?([A-Za-z][\w-]*)((?:\s+[A-Za-z][\w-]*){0,4})", a, re.I)
     # "how many degrees" asks for a quantity the text states; "how many module-level functions" for
     # parts to count: a word for a kind of part among the first words after it
     near = re.split(r"[\s-]+", (many.group(1) + many.group(2)) if many else "")
@@ -490,6 +495,10 @@ def _asked_levels(question: str, learned: frozenset[str] = frozenset()) -> list[
 def _field_in(question: str, fields_present: set[str]) -> str | None:
     """The field the question asks for, among those the tree has (a specific cue beats a bare 'who')."""
     words = [w.lower() for w in re.findall(r"[A-Za-z][\w-]*", _asking(question))]
+    low = _asking(question).lower()
+    for f in sorted((f for f in fields_present if " " in f), key=len, reverse=True):
+        if re.search(rf"\b{re.escape(f)}\b", low):
+            return f  # a field named as the text names it ("release date")
     dated = sorted((f for f in fields_present if "date" in f.split()), key=lambda f: (f != "date", f))
     if words[:1] == ["when"] and dated:
         return dated[0]  # the interrogative fixes the kind of value; "uploaded" only says which date
@@ -500,6 +509,8 @@ def _field_in(question: str, fields_present: set[str]) -> str | None:
     best: tuple[int, str] | None = None
     for f, cues in _FIELD_WORDS.items():
         if f not in fields_present:
+            f = next((g for g in sorted(fields_present) if g.split()[-1] == f), "")
+        if not f:
             continue
         for w in words:
             if w in cues:
@@ -515,6 +526,16 @@ def _field_in(question: str, fields_present: set[str]) -> str | None:
             if len(f) >= 5 and w[:5] == f[:5] and len(w) >= 5 and not level_of(f) and not level_of(w):
                 return f
     return None
+
+
+def _dated_headings(tree: Any) -> bool:
+    """Headings that carry their part's date ("## 2023-03-07, Version 18.15.0") give it a date field."""
+    cached = getattr(tree, "_plan_dated", None)
+    if cached is None:
+        sections = [n for n in _all_nodes(tree)[:5000] if n.kind == "section" and n.children]
+        dated = sum(1 for n in sections if _HEADING_DATE.search(n.title))
+        cached = tree._plan_dated = dated >= 2
+    return bool(cached)
 
 
 def fields_present(tree: Any) -> set[str]:
@@ -552,6 +573,12 @@ def _verb_levels(asking: str, learned: frozenset[str]) -> list[str]:
     return out
 
 
+_TITLE_Q = re.compile(
+    r"\b(?:title|heading)\b|\bcalled\W*$|\bname of (?:the )?(?:section|chapter|part|article)",
+    re.I,
+)
+
+
 def _complete(op: str, question: str, tree: Any, source: str) -> Plan:
     terms = key_terms(question, tree)
     learned = learned_levels(tree)
@@ -587,7 +614,11 @@ def _complete(op: str, question: str, tree: Any, source: str) -> Plan:
         if lv not in seen:
             seen.append(lv)
     present = fields_present(tree) | ({"default"} if "params" in fields_present(tree) else set())
+    if _dated_headings(tree):
+        present |= {"date"}
     fld = _field_in(question, present) if op in ("extract", "enclosing", "locate", "summarise") else None
+    if not fld and op in ("extract", "locate", "enclosing") and _TITLE_Q.search(asking):
+        op, fld = "extract", "title"
     if fld in ("bases", "default") and op != "extract":
         op = "extract"  # "which class does X inherit from" asks for a field of X, not for X's container
     elif op != "extract":
@@ -872,7 +903,19 @@ def _count_under(n: Any, level: str | None) -> int:
             if x is not n and x.kind in _LEAF_KINDS and not (x.parent and x.parent.kind in _LEAF_KINDS)
         )
         return items or sum(1 for x in _leaves(n))  # a class lists its defs
-    return len(_outermost_of(n, level))
+    parts = _outermost_of(n, level)
+    number = _NUMBERED.match(getattr(n, "title", ""))
+    if number and level in ("section", "sub-section"):
+        # a numbered part's subsections extend its number (2.1 -> 2.1.3); "1. Free Redistribution"
+        # inside 2.1 is a numbered list, not a subsection
+        own = number.group(1).rstrip(".") + "."
+        numbered = [x for x in parts if (m := _NUMBERED.match(x.title)) and m.group(1).startswith(own)]
+        if numbered or all(_NUMBERED.match(x.title) for x in parts):
+            return len(numbered)
+    return len(parts)
+
+
+_NUMBERED = re.compile(r"\s*(?:(?:section|chapter|article)\s+)?(\d+(?:\.\d+)*\.?)(?=\s|$)", re.I)
 
 
 def _outermost_of(root: Any, level: str) -> list[Any]:
@@ -972,6 +1015,9 @@ async def _locate(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome
             [],
             "no key term of the question occurs in the text",
         )
+    defined = _defined(c)
+    if defined is not None:
+        return defined
     ranked = _best_units(c)
     named = _named_nodes(c, None)
     titled = [n for sc, n in named if sc >= 20]  # an identifier in the node's own name
@@ -1010,7 +1056,8 @@ async def _locate(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome
         path = _path(c.tree, node)
         if not path:  # prose without headings: "where" asks for what the sentence says
             return await _read_value(e, c, question, parent)
-        return Outcome("answered", " > ".join(path), ev, "located by rare terms; path of enclosing headings")
+        # the innermost heading answers "where"; the whole path is in the evidence
+        return Outcome("answered", path[-1], ev, "located by rare terms; innermost enclosing heading")
     labels = []
     taken: set[int] = set()
     for lv in c.plan.levels:
@@ -1029,6 +1076,42 @@ async def _locate(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome
             f"no enclosing node of each kind {kinds}",
         )
     return Outcome("answered", " / ".join(labels), ev, f"located by rare terms; enclosing {c.plan.levels}")
+
+
+_CODE_KINDS = ("def", "class")
+
+
+def _defined(c: _Ctx) -> Outcome | None:
+    """ "Which class has the method family?": a definition whose name is a key term is the thing asked
+    about, however often the word occurs elsewhere. Answered only when every such definition lies in
+    the same enclosing part of each kind asked for."""
+    if not c.plan.levels or not any(n.kind in _CODE_KINDS for n in _all_nodes(c.tree)[:2000]):
+        return None
+    names = {t.removeprefix("="): t for t, _, _ in c.terms}
+    hits = [
+        n
+        for n in _all_nodes(c.tree)
+        if n.kind in _CODE_KINDS and n.fields.get("name", n.title.split("(")[0].strip()) in names
+    ]
+    answers: dict[str, Any] = {}
+    for n in hits:
+        # the kinds asked of, less the definition's own kind ("the class that defines a method X")
+        asked = [lv for lv in c.plan.levels if not _matches_level(n, lv)]
+        labels = [_label(a, lv) for lv in asked if (a := _enclosing_above(n, lv)) is not None]
+        if asked and len(labels) == len(asked):
+            answers.setdefault(" / ".join(labels), n)
+    ev = [_evidence(c.tree, n) for n in hits[:3]]
+    if len(answers) == 1:
+        ((ans, _node),) = answers.items()
+        return Outcome("answered", ans, ev, "the definition named by the key term; its enclosing part")
+    if len(answers) > 1:
+        return Outcome(
+            "uncertain",
+            f"{len(answers)} definitions have that name: " + "; ".join(list(answers)[:4]),
+            ev,
+            "several definitions named by the key term",
+        )
+    return None
 
 
 def _has_level(tree: Any, level: str) -> bool:
@@ -1326,9 +1409,11 @@ async def _extract(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcom
         start_nodes += [c.units.nodes[i] for _, i in ranked]
         if fld == "default":
             return _default_of(c, [n for _, n in named] + start_nodes)
+        if fld == "title":
+            return _title_of(c, named, start_nodes)
         for n in start_nodes:
             for a in [n, *_ancestors(n)]:
-                v = a.fields.get(fld) if hasattr(a, "fields") else None
+                v = _field_value(a, fld)
                 if v:
                     return Outcome(
                         "answered", v, [_evidence(c.tree, a)], f"field {fld!r} of the located node"
@@ -1343,6 +1428,53 @@ async def _extract(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcom
             f"no {fld!r} field on the located nodes or their enclosing parts",
         )
     return await _read_value(e, c, question, parent)
+
+
+_HEADING_DATE = re.compile(
+    r"(?<!\d)(\d{4}-\d\d-\d\d|\d{4}\.\d\d\.\d\d|\d{1,2} [A-Z][a-z]{2,8},? \d{4}"
+    r"|[A-Z][a-z]{2,8} \d{1,2},? \d{4})(?!\d)"
+)
+
+
+def _field_value(n: Any, fld: str) -> str | None:
+    """A node's value for a field: the field itself, a compound field whose head is the asked word
+    ("release date" for a date, "patch author" for an author), or for a date one the heading states
+    ("## 2023-03-07, Version 18.15.0", "1.2.0 (2021-04-01)")."""
+    fields = getattr(n, "fields", None) or {}
+    if fields.get(fld):
+        return str(fields[fld])
+    for k, v in fields.items():
+        if v and fld in k.split() and k.split()[-1] == fld:
+            return str(v)
+    if fld == "date" and getattr(n, "children", None) and getattr(n, "kind", "") not in ("root", "file"):
+        m = _HEADING_DATE.search(n.title)
+        if m:
+            return m.group(1)
+    return None
+
+
+def _title_of(c: _Ctx, named: list[tuple[float, Any]], start: list[Any]) -> Outcome:
+    """ "What is section 3.9 called?": the heading of the part named by its number, without the number."""
+    idents = {t.removeprefix("=").rstrip(".") for t, _, ident in c.terms if ident}
+    best = [
+        n
+        for n in _all_nodes(c.tree)
+        if n.kind == "section" and (m := _NUMBERED.match(n.title)) and m.group(1).rstrip(".") in idents
+    ]
+    if not best:
+        best = [n for sc, n in named if sc >= 20 and sc == named[0][0]]
+    if len(best) != 1:
+        ev = [_evidence(c.tree, n) for n in (best or start)[:2]]
+        return Outcome(
+            "uncertain",
+            "No single part is named by " + ", ".join(repr(t) for t, _, _ in c.terms[:2]),
+            ev,
+            "a title is read from the one part the question names",
+        )
+    n = best[0]
+    title = re.sub(r"^\W*(?:(?:section|chapter|part|article|appendix)\s+)?[\dA-Z]?[\d.]*\d[.)]?\s+", "",
+                   n.title.strip(), flags=re.I)  # fmt: skip
+    return Outcome("answered", title or n.title, [_evidence(c.tree, n)], "the heading of the named part")
 
 
 def _signature_defaults(text: str) -> dict[str, str]:

@@ -149,6 +149,18 @@ def _value_in(reply: str, sentence: str, question: str, wants_number: bool) -> s
     return None
 
 
+# a handful of ``key: value`` lines in prose are not a table the question is about unless it names them
+_MIN_RECORDS = 5
+
+
+def _names_value(value: str, question: str) -> bool:
+    """The question writes ``value`` as a word of its own: not a piece of "3.6.0" or of another word, and
+    a value with something to read (a lone "." or "2)" is a fragment of prose, not a category)."""
+    if len(re.sub(r"\W", "", value)) < 2:
+        return False
+    return bool(re.search(rf"(?<![\w.-]){re.escape(value)}(?![\w-]|\.\w)", question))
+
+
 async def count_records(e: Engine, question: str, op: str) -> Found | None:
     """Counting and maxima over parsed records (``key: value`` lines, tables, JSON lines), computed, not
     read: ``op`` comes from the plan; the field and value from the question's words that name them."""
@@ -159,16 +171,16 @@ async def count_records(e: Engine, question: str, op: str) -> Found | None:
         return None
     asking = _asking(question)
     ql = asking.lower()
-    mentioned = [f for f in fields if re.search(rf"\b{re.escape(f)}\b", ql)]
+    mentioned = [f for f in fields if _names_value(f, ql)]
     values = {f: Counter(r.get(f, "").lower() for r in rows) for f in fields}
     target = None
     for q in _quoted(asking):
         for f in fields:
             if q.lower() in values[f]:
                 target = (f, q.lower())
-    if target is None:
+    if target is None and len(rows) >= _MIN_RECORDS:
         for f in mentioned or fields:
-            hits = [v for v in values[f] if v and re.search(rf"\b{re.escape(v)}\b", ql)]
+            hits = [v for v in values[f] if _names_value(v, ql)]
             if len(hits) == 1:
                 target = (f, hits[0])
                 break

@@ -5,8 +5,8 @@
     python -m bench.rlm --table-from report.json
 
 ``--suite real`` (see ``bench/rlm/real``): questions over real documents on this machine — Debian
-changelogs and CPython's standard library (the development split), the Debian Policy Manual and Python's
-NEWS/HISTORY (held out: report them, never tune on them) — of four kinds (lookup, count, argmax,
+changelogs, CPython's standard library, the Debian Policy Manual and Python's NEWS/HISTORY (the
+development split) and Node.js's markdown changelogs (held out: report them, never tune on them) — of four kinds (lookup, count, argmax,
 extract), ground truth from independent parsers. A reply whose status is not ``answered`` (Deepwell's
 ``not_found``, ``uncertain``, ``budget_exhausted:*``) scores 0 in every suite; ``--json`` keeps its
 ``raw_score``. Prints a markdown table per contender and kind with dev
@@ -233,8 +233,8 @@ def _print(report: dict[str, Any]) -> None:
             f"RLM benchmark on real documents · suite {report['suite']} · model {report['model']} · "
             f"{per_kind} tasks per kind per domain and size · sizes {sizes} (SmolLM2 tokens) · "
             f"cap {report['rlm_timeout_s']:.0f}s per RLM task\n"
-            "dev = Debian changelogs + CPython stdlib; "
-            "held-out = Debian Policy + Python NEWS (never tuned on)\n"
+            "dev = Debian changelogs + CPython stdlib + Debian Policy + Python NEWS; "
+            "held-out = Node.js changelogs (never tuned on)\n"
             "acc = accuracy, cov = share answered, prec = share of answered that are right (%)\n"
         )
         print(markdown_table(_real_summary(report["results"]), names))

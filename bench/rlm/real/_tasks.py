@@ -1,5 +1,5 @@
-"""Task generators over the real corpora, split by domain: develop on ``debian`` and ``stdlib``, report
-``policy``, ``pynews`` and ``nodejs`` as held-out (never tuned on).
+"""Task generators over the real corpora, split by domain: develop on ``debian``, ``stdlib``, ``policy``
+and ``pynews``; report ``nodejs`` as held-out (never tuned on).
 
 Each generator cuts one context per requested size (about ``size`` tokens, counted as chars/4) from the
 raw documents at natural boundaries (whole changelogs, whole modules, whole chapters or sections, whole
@@ -49,7 +49,9 @@ __all__ = [
     "materialize",
 ]
 
-SPLIT = {"debian": "dev", "stdlib": "dev", "policy": "heldout", "pynews": "heldout", "nodejs": "heldout"}
+# policy and pynews were held out until their failures were read (issue 10's second pass): from then on
+# they are development domains, and nodejs, added before that pass, is the held-out one
+SPLIT = {"debian": "dev", "stdlib": "dev", "policy": "dev", "pynews": "dev", "nodejs": "heldout"}
 DOMAINS = tuple(SPLIT)
 REAL_KINDS = ("lookup", "count", "argmax", "extract")
 CHARS_PER_TOKEN = 4
