@@ -23,8 +23,10 @@ class SetInfo:
     held_out: bool
 
 
+PYTHON_DISTRACTORS = 1000  # documentation sections beside the FAQ answers; ``--distractors`` changes it
+
 SETS: dict[str, SetInfo] = {
-    "python": SetInfo("python", lambda: load_python_faq(distractors=1000), held_out=False),
+    "python": SetInfo("python", lambda: load_python_faq(distractors=PYTHON_DISTRACTORS), held_out=False),
     "unix": SetInfo("unix", lambda: faq_dataset("unix"), held_out=False),
     "lsof": SetInfo("lsof", lambda: faq_dataset("lsof"), held_out=True),
     "sed": SetInfo("sed", lambda: faq_dataset("sed"), held_out=True),

@@ -220,3 +220,13 @@ def test_unknown_set_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> Non
         main(["--sets", "nope"])
     assert exc.value.code == 2
     assert "unknown set" in capsys.readouterr().err
+
+
+def test_held_out_sets_and_the_distractor_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.retrieval.registry import SETS
+
+    assert {k for k, s in SETS.items() if s.held_out} == {"lsof", "sed", "cvs", "debian"}
+    assert {k for k, s in SETS.items() if not s.held_out} == {"python", "unix"}
+    with pytest.raises(SystemExit):
+        main(["--distractors", "-1"])
+    assert "--distractors must be 0 or more" in capsys.readouterr().err
