@@ -263,7 +263,14 @@ def find_headings(text: str) -> list[Heading]:
         (a, b, title, style, "release" if style == "rst" and _release_version(title) else key)
         for a, b, title, style, key in found
     ]
-    depths = _nest([key for *_, key in found])
+    keys = [key for *_, key in found]
+    if "release" in keys[1:] and keys[0] != "release" and keys[0] in keys[keys.index("release") :]:
+        # a changelog's title ("Python History" over dashes) whose adornment the releases' own sections
+        # reuse: the title holds the releases, each release its sections, as docutils cannot tell
+        first_release = keys.index("release")
+        if keys[0] not in keys[1:first_release]:
+            keys[0] = "title"
+    depths = _nest(keys)
     out = []
     for j, ((lo, hi, title, style, key), d) in enumerate(zip(found, depths, strict=True)):
         known = fielded.get(j)
@@ -274,10 +281,15 @@ def find_headings(text: str) -> list[Heading]:
     return out
 
 
+_FIELD_LINE = re.compile(r"\W*(?:release|version)[ \t]+(?:date|number|name)\b[^:\n]{0,20}:", re.I)
+
+
 def _release_version(title: str) -> str | None:
     """The version a release heading names (``v1.2.3``, ``What's New in Python 3.11.4?``), else None."""
     if len(title) > 80 or title.endswith(".") or not any(c.isdigit() for c in title) or _BULLET.match(title):
         return None  # a list item that mentions a version is an entry, not a release heading
+    if _FIELD_LINE.match(title):
+        return None  # "*Release date: 31-Dec-2002*" is a field of the release above, not a release
     if _RELEASE_BARE.fullmatch(title) or (_RELEASE_KW.fullmatch(title) and _title_like(title, 10)):
         m = re.search(_VERSION, title) or re.search(rf"(?<![\w.\-/#]){_KW_VERSION}\b(?![-/]\d)", title)
         return m.group(0).lstrip("vV") if m else None

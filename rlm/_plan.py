@@ -411,6 +411,12 @@ _MOST = re.compile(r"\b(?:most|largest|greatest|highest|biggest|longest)\b|\bmor
 _FEWEST = re.compile(r"\b(?:fewest|least|smallest|lowest|shortest)\b", re.I)
 
 
+_TITLE_Q = re.compile(
+    r"\b(?:title|heading|name)\s+of\b|\bits\s+(?:title|heading|name)\b|\bcalled\W*$|^\W*(?:title|heading)\b",
+    re.I,
+)
+
+
 def frame_op(question: str, learned: frozenset[str] = frozenset()) -> str | None:
     """The operation English interrogative syntax fixes, if it does: a superlative asked with which/what
     is a maximum or minimum, "how many" a count, "which <part of a document>" an enclosing node, "who" /
@@ -431,6 +437,8 @@ def frame_op(question: str, learned: frozenset[str] = frozenset()) -> str | None
         return "count"
     if _MOST.search(a):
         return "argmax"
+    if _TITLE_Q.search(a):
+        return "extract"  # "what is section 3.2 called": the heading of a part the question names
     if _FEWEST.search(a):
         return "argmin"
     m = re.match(r"\s*(?:\w+\s+)?(?:which|what)\s+([\w-]+)", a, re.I) or re.search(
@@ -571,12 +579,6 @@ def _verb_levels(asking: str, learned: frozenset[str]) -> list[str]:
         if lv:
             out.append(lv)
     return out
-
-
-_TITLE_Q = re.compile(
-    r"\b(?:title|heading)\b|\bcalled\W*$|\bname of (?:the )?(?:section|chapter|part|article)",
-    re.I,
-)
 
 
 def _complete(op: str, question: str, tree: Any, source: str) -> Plan:
@@ -1211,7 +1213,13 @@ async def _count(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
     if named:
         ties = [n for s, n in named if s == named[0][0]]
         same = [n for n in ties if _matches_level(n, counted)]
-        if len(same) == 1 and len(ties) == 1 and counted != "entry" and _count_under(same[0], counted):
+        by_id = named[0][0] >= 20  # an identifier in its heading names the part: it is the scope
+        if (
+            len(same) == 1
+            and len(ties) == 1
+            and counted != "entry"
+            and (by_id or _count_under(same[0], counted))
+        ):
             # one part named, itself of the kind counted, holding parts of that kind: "how many
             # subsections does section 4 have" counts inside it, not the one part named
             same = []
@@ -1227,7 +1235,10 @@ async def _count(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
         scopes = [
             x
             for x in named
-            if not _matches_level(x[1], counted) or counted == "entry" or _count_under(x[1], counted)
+            if not _matches_level(x[1], counted)
+            or counted == "entry"
+            or _count_under(x[1], counted)
+            or (by_id and x is named[0])
         ]
         if scopes:
             top = [n for s, n in scopes if s == scopes[0][0]]
@@ -1286,6 +1297,8 @@ async def _count(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome:
 
 
 async def _extreme(e: Any, c: _Ctx, question: str, parent: int | None, most: bool) -> Outcome:
+    if (miss := _missing(c)) is not None:
+        return miss
     level = c.plan.levels[0] if c.plan.levels else None
     counted = c.plan.counted or "entry"
     if (absent := _absent_level(c, [*c.plan.levels[:1], counted])) is not None:
@@ -1304,6 +1317,16 @@ async def _extreme(e: Any, c: _Ctx, question: str, parent: int | None, most: boo
                 [_evidence(c.tree, n, 120) for n in tied[:5]],
                 "the scope of the maximum is ambiguous",
             )
+    names_one = [t for t, idf, ident in c.terms if ident and idf > 0]
+    if not named and names_one:
+        # "which section of 2.3 alpha 1 ...": the part the identifier names was not found, and the
+        # maximum over the whole text would answer another question
+        return Outcome(
+            "uncertain",
+            f"No part is named by {names_one[0]!r}, so there is nothing to take the maximum in.",
+            [],
+            "the scope named by an identifier was not found",
+        )
     cands = _nodes_of(scope, level) if level else [n for n, _ in c.tree.children(scope.id)]
     if level and named and scope is c.tree.root:
         # "which version of X": the parts of that kind the terms name, when several are named
