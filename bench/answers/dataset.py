@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DOCS", "MODULES", "Passage", "Question", "load"]
+__all__ = ["DOCS", "MODULES", "Passage", "Question", "halves", "load"]
 
 DOCS = Path("/usr/share/doc/python3.11/html/_sources/library")
 MODULES = ("statistics", "math", "shutil", "functools", "itertools", "time", "random", "string")
@@ -90,11 +90,16 @@ def load(per_split: int | None = None, seed: int = 12) -> tuple[list[Passage], l
             if len(added) == 1:
                 q = f"In which Python version was {qualified} added?"
                 candidates.append(Question(qualified, q, added[0], "", uri))
-    rng = random.Random(seed)
-    rng.shuffle(candidates)
-    half = len(candidates) // 2
-    dev = [Question(q.id, q.question, q.answer, "dev", q.uri) for q in candidates[:half]]
-    held = [Question(q.id, q.question, q.answer, "heldout", q.uri) for q in candidates[half:]]
+    return passages, halves(candidates, seed, per_split)
+
+
+def halves(candidates: list[Question], seed: int, per_split: int | None) -> list[Question]:
+    """Shuffle by ``seed`` and split in two: ``dev`` (tuned on) then ``heldout`` (only reported)."""
+    picked = list(candidates)
+    random.Random(seed).shuffle(picked)
+    half = len(picked) // 2
+    dev = [Question(q.id, q.question, q.answer, "dev", q.uri) for q in picked[:half]]
+    held = [Question(q.id, q.question, q.answer, "heldout", q.uri) for q in picked[half:]]
     if per_split is not None:
         dev, held = dev[:per_split], held[:per_split]
-    return passages, dev + held
+    return dev + held

@@ -255,7 +255,7 @@ def _follow(store: Any, run_id: str, interval: float) -> Any:
 @rlm_app.command("show")
 @handle_errors
 def show(
-    run_id: Annotated[str, typer.Argument(help="A run id (or a unique prefix) from `deepwell rlm runs`.")],
+    run_id: Annotated[str, typer.Argument(help="A run id (or a unique prefix) from `deepwell runs`.")],
     as_json: Annotated[
         bool, typer.Option("--json", help="Export the run and all its steps as JSON.")
     ] = False,

@@ -73,3 +73,26 @@ async def test_defaults_reach_the_model_and_a_loop_is_reported(llm) -> None:  # 
     c = await llm.complete([{"role": "user", "content": "What is the capital of France?"}], max_tokens=96)
     assert "paris" in c.text.lower() and c.finish_reason != "loop"
     assert repeated_ngram_run(c.text) is None
+
+
+@pytest.mark.model
+@pytest.mark.slow
+async def test_the_loop_check_catches_a_real_loop_and_the_guard_ends_it(llm) -> None:  # type: ignore[no-untyped-def]
+    """The control for the two tests above: llama.cpp's own defaults (no repetition penalty, no guard)
+    make the real model loop on the issue's question, and ``repeated_ngram_run`` sees it — so those tests
+    would fail on a loop. With the penalty off but the guard on, the same loop is stopped (finish
+    ``loop``) and the text ends cleanly after one copy."""
+    from dataclasses import replace
+
+    msgs = [{"role": "user", "content": "What is the capital of France?"}]
+    base = llm.sampling
+    try:
+        llm.sampling = replace(base, repeat_penalty=1.0, loop_guard=False)
+        raw = await llm.complete(msgs, max_tokens=96, temperature=0.0)
+        assert repeated_ngram_run(raw.text) is not None, raw.text  # llama.cpp's defaults loop
+        llm.sampling = replace(base, repeat_penalty=1.0, loop_guard=True)
+        guarded = await llm.complete(msgs, max_tokens=96, temperature=0.0)
+    finally:
+        llm.sampling = base
+    assert guarded.finish_reason == "loop", guarded.text
+    assert repeated_ngram_run(guarded.text) is None and raw.text.startswith(guarded.text[:8]), guarded.text
