@@ -52,6 +52,7 @@ class RunStore:
             dense_weight=s.dense_weight,
             max_query_chars=s.max_query_chars,
             dense_backend=backend,
+            piece_tokens=s.piece_tokens,
         )
 
     def documents(self, collection: str, limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:

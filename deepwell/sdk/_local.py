@@ -126,6 +126,7 @@ class Engine:
             max_query_chars=self.settings.max_query_chars,
             dense_backend=self._dense_backend(),
             doc_weight=self.settings.dense_doc_weight,
+            piece_tokens=self.settings.piece_tokens,
         )
 
     def _dense_backend(self) -> str:
