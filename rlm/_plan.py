@@ -527,6 +527,8 @@ def _field_in(question: str, fields_present: set[str]) -> str | None:
                     best = (rank, f)
     if best:
         return best[1]
+    if "who" in words and "credited" in fields_present:
+        return "credited"  # "who did gh-123": the person the entry credits
     # no word of the lexicon: a field this text names itself, asked by a word of the same stem ("how
     # urgent" for an "urgency" field); a field that names a kind of part ("version") is not a value
     for w in words:
@@ -1017,7 +1019,7 @@ async def _locate(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcome
             [],
             "no key term of the question occurs in the text",
         )
-    defined = _defined(c)
+    defined = _defined(c) or _titled_exactly(c, question)
     if defined is not None:
         return defined
     ranked = _best_units(c)
@@ -1114,6 +1116,34 @@ def _defined(c: _Ctx) -> Outcome | None:
             "several definitions named by the key term",
         )
     return None
+
+
+def _titled_exactly(c: _Ctx, question: str) -> Outcome | None:
+    """ "Which section covers standards conformance?": a heading that says, word for word, what the
+    question names is the part asked for (a two-word name at least; the longest such name wins)."""
+    asked = " " + " ".join(re.findall(r"[\w'-]+", _asking(question).lower())) + " "
+    hits: list[tuple[int, Any]] = []
+    for n in _all_nodes(c.tree):
+        if n.kind != "section":
+            continue
+        name = " ".join(re.findall(r"[\w'-]+", re.sub(r"^\W*[\dA-Z]?[\d.]*\d[.)]?\s+", "", n.title).lower()))
+        if len(name.split()) >= 2 and f" {name} " in asked:
+            hits.append((len(name), n))
+    if not hits:
+        return None
+    top = max(k for k, _ in hits)
+    best = [n for k, n in hits if k == top]
+    if len(best) != 1:
+        return None
+    node = best[0]
+    labels = [
+        _label(node, lv) if _matches_level(node, lv) else _label(a, lv)
+        for lv in c.plan.levels or ["section"]
+        if _matches_level(node, lv) or (a := _enclosing_above(node, lv)) is not None
+    ]
+    if not labels:
+        return None
+    return Outcome("answered", " / ".join(labels), [_evidence(c.tree, node)], "a heading names it exactly")
 
 
 def _has_level(tree: Any, level: str) -> bool:
@@ -1532,14 +1562,18 @@ def _default_of(c: _Ctx, nodes: list[Any]) -> Outcome:
         if n.kind != "def":
             continue
         defaults = _signature_defaults(c.tree.text[n.start : min(n.end, n.start + 2000)])
-        for name, value in defaults.items():
-            if name.lower() in names:
-                return Outcome(
-                    "answered",
-                    value,
-                    [_evidence(c.tree, n)],
-                    f"default of {name!r} in the signature of {n.title!r}",
-                )
+        # "the default value of the parameter hash": a parameter called "default" is the asked one only
+        # when no other parameter is named
+        named = [p for p in defaults if p.lower() in names]
+        if len(named) > 1:
+            named = [p for p in named if p.lower() not in _FIELD_WORDS["default"]] or named
+        if named:
+            return Outcome(
+                "answered",
+                defaults[named[0]],
+                [_evidence(c.tree, n)],
+                f"default of {named[0]!r} in the signature of {n.title!r}",
+            )
     return Outcome(
         "uncertain",
         "No signature found with a default for that parameter.",
