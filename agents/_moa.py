@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from deepwell.agents._record import Recorder
-from deepwell.agents._sources import Citation, check_support, focus_blocks, new_words
+from deepwell.agents._sources import Citation, check_support, focus, new_words
 from deepwell.core.errors import DeepwellError, InputError, LLMError
 from deepwell.reasoning import LLM, Message
 
@@ -96,9 +96,8 @@ class MoAResult:
 
 
 def render_sources(question: str, sources: Sequence[Citation], sentences: int = 3) -> str:
-    """What the model reads: the sentences of the sources closest to the question, each source's group
-    led by its first line (see ``focus_blocks``)."""
-    return "\n".join(text for _, text in focus_blocks(question, sources, sentences))
+    """What the model reads: the sentences of the sources closest to the question (see ``focus``)."""
+    return " ".join(text for _, text in focus(question, sources, sentences))
 
 
 def answer_messages(
