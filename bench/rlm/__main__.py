@@ -6,10 +6,10 @@
 
 ``--suite real`` (see ``bench/rlm/real``): questions over real documents on this machine — Debian
 changelogs, CPython's standard library, the Debian Policy Manual and Python's NEWS/HISTORY (the
-development split) and Node.js's markdown changelogs (held out: report them, never tune on them) — of four kinds (lookup, count, argmax,
-extract), ground truth from independent parsers. A reply whose status is not ``answered`` (Deepwell's
-``not_found``, ``uncertain``, ``budget_exhausted:*``) scores 0 in every suite; ``--json`` keeps its
-``raw_score``. Prints a markdown table per contender and kind with dev
+development split) and Node.js's markdown changelogs (held out: report them, never tune on them) — of
+four kinds (lookup, count, argmax, extract), ground truth from independent parsers. A reply whose
+status is not ``answered`` (Deepwell's ``not_found``, ``uncertain``, ``budget_exhausted:*``) scores 0 in
+every suite; ``--json`` keeps its ``raw_score``. Prints a markdown table per contender and kind with dev
 and held-out accuracy, coverage (share answered) and answered-precision, and p50 seconds per task.
 ``--suite all`` adds the synthetic suite below as one more row.
 

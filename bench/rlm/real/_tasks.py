@@ -277,6 +277,17 @@ def _stdlib_facts(ctx: _Context) -> list[_Fact]:
 
 
 # Debian Policy (numbered sections; held out) ---------------------------------------------------
+def _runs(cut: list[int], budget: int) -> list[tuple[int, int, int]]:
+    """``(start, end, length)`` of every run of whole releases (between cut points) that fills 60-100% of
+    the budget."""
+    runs = []
+    for i, a in enumerate(cut[:-1]):
+        j = max(k for k in range(i, len(cut)) if cut[k] - a <= budget)
+        if j > i and cut[j] - a >= 0.6 * budget:
+            runs.append((a, cut[j], cut[j] - a))
+    return runs
+
+
 def _near_budget(runs: list[tuple[int, int, int]], budget: int, rng: random.Random) -> tuple[int, int]:
     """One ``(start, end)`` of the runs that fill at least 85% of the budget (or of all runs if none does)."""
     full = [r for r in runs if r[2] >= 0.85 * budget] or runs
@@ -389,12 +400,7 @@ def _news_context(size: int, budget: int, rng: random.Random) -> _Context | None
             return _Context(news, (), {"shape": "file", "files": 1}) if len(news) >= 0.5 * budget else None
         docs = ((f"{news_name}.txt", news), (f"{hist_name}.txt", hist[:end]))
         return _Context(_join(docs), docs, {"shape": "directory", "files": 2})
-    cut = _release_cut(news)
-    runs = []
-    for i, a in enumerate(cut[:-1]):
-        j = max(k for k in range(i, len(cut)) if cut[k] - a <= budget)
-        if j > i and cut[j] - a >= 0.6 * budget:
-            runs.append((a, cut[j], cut[j] - a))
+    runs = _runs(_release_cut(news), budget)
     if not runs:
         return None
     a, b = _near_budget(runs, budget, rng)
@@ -467,12 +473,7 @@ def _node_context(size: int, budget: int, rng: random.Random) -> _Context | None
     big = [it for it in items if len(it[1]) > budget]
     if big and size < 400 << 10:
         name, text = rng.choice(big)
-        cut = _node_release_cut(text)
-        runs = []
-        for i, a in enumerate(cut[:-1]):
-            j = max(k for k in range(i, len(cut)) if cut[k] - a <= budget)
-            if j > i and cut[j] - a >= 0.6 * budget:
-                runs.append((a, cut[j], cut[j] - a))
+        runs = _runs(_node_release_cut(text), budget)
         if runs:
             a, b = _near_budget(runs, budget, rng)
             return _Context(text[a:b], (), {"shape": "file", "file": name, "chars": [a, b]})
