@@ -1471,6 +1471,10 @@ async def _extract(e: Any, c: _Ctx, question: str, parent: int | None) -> Outcom
                     return Outcome(
                         "answered", v, [_evidence(c.tree, a)], f"field {fld!r} of the located node"
                     )
+        if fld not in _FIELD_WORDS:
+            # a word the question shares with some "key: value" line elsewhere ("number"), not a kind
+            # of value the lexicon knows: the value is read where the question's terms are
+            return await _read_value(e, c, question, parent)
         # the question asks for a field the text records elsewhere but not here: reading a value from
         # the prose would be a guess of a different kind (a name mentioned is not the one credited)
         ev = [_evidence(c.tree, n) for n in start_nodes[:2]]

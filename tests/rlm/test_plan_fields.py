@@ -227,3 +227,31 @@ async def test_a_definition_locates_its_class_and_module(dw, tmp_path) -> None: 
     assert (r.status, r.answer) == ("answered", "Kettle")
     r = await _ask(dw, "Where is split defined — which module?", tmp_path)
     assert (r.status, r.answer) == ("answered", "kettle.py")
+
+
+NEEDLE = """Setup
+=====
+
+- The default profile
+  number: 12
+  mode: fast
+
+Usage
+=====
+
+Run the tool once a day. The special magic number for amber-fox is: 4321987. Keep the logs.
+"""
+
+
+async def test_a_word_shared_with_a_key_value_line_elsewhere_does_not_block_reading(dw) -> None:  # type: ignore[no-untyped-def]
+    """ "number" is a field of another part here; the needle is read where its key is, and the scripted
+    reply is accepted only because the sentence read holds the value."""
+    llm = ScriptedLLM(sub=lambda prompt: "The special magic number for amber-fox is 4321987.")
+    r = await answer_async(
+        "What is the special magic number for amber-fox mentioned in the text?",
+        NEEDLE,
+        llm=llm,
+        dw=dw,
+        mode="actions",
+    )
+    assert (r.status, r.answer) == ("answered", "4321987")
