@@ -407,6 +407,15 @@ def _news_context(size: int, budget: int, rng: random.Random) -> _Context | None
     return _Context(news[a:b], (), {"shape": "file", "chars": [a, b]})
 
 
+def _unique(ctx: _Context, parse: Callable[[str], list[Any]], name: Callable[[Any], str]) -> list[Any]:
+    """The releases parsed from every text of the context whose name occurs once (a question about a
+    release must name one)."""
+    texts = [t for _, t in ctx.documents] if ctx.documents else [ctx.text]
+    releases = [r for t in texts for r in parse(t)]
+    names = Counter(name(r) for r in releases)
+    return [r for r in releases if names[name(r)] == 1]
+
+
 def _short_release(title: str) -> str:
     t = re.sub(r" release candidate (\d+)", r"rc\1", title)
     t = re.sub(r" beta (\d+)", r"b\1", t)
@@ -415,10 +424,7 @@ def _short_release(title: str) -> str:
 
 
 def _news_facts(ctx: _Context) -> list[_Fact]:
-    texts = [t for _, t in ctx.documents] if ctx.documents else [ctx.text]
-    releases: list[NewsRelease] = [r for t in texts for r in parse_news(t)]
-    names = Counter(r.title for r in releases)
-    releases = [r for r in releases if names[r.title] == 1]
+    releases: list[NewsRelease] = _unique(ctx, parse_news, lambda r: r.title)
     titles = tuple(r.title for r in releases)
     sections = tuple(sorted({s for r in releases for s in r.sections}))
     credits = tuple(
@@ -485,10 +491,7 @@ def _node_context(size: int, budget: int, rng: random.Random) -> _Context | None
 
 
 def _node_facts(ctx: _Context) -> list[_Fact]:
-    texts = [t for _, t in ctx.documents] if ctx.documents else [ctx.text]
-    releases: list[NodeRelease] = [r for t in texts for r in parse_node_changelog(t)]
-    names = Counter(r.version for r in releases)
-    releases = [r for r in releases if names[r.version] == 1]
+    releases: list[NodeRelease] = _unique(ctx, parse_node_changelog, lambda r: r.version)
     versions = tuple(r.version for r in releases)
     commits = [c for r in releases for cs in r.sections.values() for c in cs]
     authors = tuple(sorted({c.author for c in commits if c.author}))
